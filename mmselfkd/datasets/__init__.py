@@ -1,0 +1,3 @@
+from .cifar import CIFAR100
+
+__all__ = ['CIFAR100']

@@ -1,0 +1,3 @@
+from .metrics import MultiHeadAccuracy
+
+__all__ = ['MultiHeadAccuracy']

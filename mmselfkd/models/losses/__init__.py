@@ -1,0 +1,7 @@
+from .kd_losses import (AttentionTransferLoss, KLDivergence, attention_map,
+                        attention_transfer, kl_divergence, normalized_distance)
+
+__all__ = [
+    'KLDivergence', 'AttentionTransferLoss', 'kl_divergence', 'attention_map',
+    'attention_transfer', 'normalized_distance'
+]
