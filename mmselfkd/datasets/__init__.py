@@ -1,3 +1,3 @@
-from .cifar import CIFAR100
+from .cifar import CIFAR100, DatasetNotFoundError
 
-__all__ = ['CIFAR100']
+__all__ = ['CIFAR100', 'DatasetNotFoundError']

@@ -8,6 +8,10 @@ from mmpretrain.datasets.utils import download_and_extract_archive
 from mmselfkd.registry import DATASETS
 
 
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset is missing and cannot be downloaded; the message says where to put it."""
+
+
 @DATASETS.register_module()
 class CIFAR100(_MMPretrainCIFAR100):
     """mmpretrain's ``CIFAR100`` with a clear error when the data is missing offline.
@@ -52,14 +56,14 @@ class CIFAR100(_MMPretrainCIFAR100):
         root = self.data_prefix['root']
         if dist.is_main_process() and not self._check_integrity():
             if not self.download:
-                raise FileNotFoundError(self._missing_message('download=False'))
+                raise DatasetNotFoundError(self._missing_message('download=False'))
             previous = socket.getdefaulttimeout()
             socket.setdefaulttimeout(self.download_timeout)
             try:
                 download_and_extract_archive(
                     self.url, root, filename=self.filename, md5=self.tgz_md5)
             except Exception as error:  # no network, DNS failure, timeout, bad archive
-                raise FileNotFoundError(
+                raise DatasetNotFoundError(
                     self._missing_message(f'the download failed: {error}')) from None
             finally:
                 socket.setdefaulttimeout(previous)

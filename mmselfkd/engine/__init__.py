@@ -1,1 +1,1 @@
-from . import hooks, schedulers  # noqa: F401
+from . import hooks, optimizers, schedulers  # noqa: F401

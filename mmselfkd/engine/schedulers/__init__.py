@@ -1,1 +1,3 @@
 __all__ = []
+from .warmup import LinearWarmupLR, LinearWarmupParamScheduler  # noqa: E402
+__all__ += ['LinearWarmupLR', 'LinearWarmupParamScheduler']

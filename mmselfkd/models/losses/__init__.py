@@ -5,3 +5,5 @@ __all__ = [
     'KLDivergence', 'AttentionTransferLoss', 'kl_divergence', 'attention_map',
     'attention_transfer', 'normalized_distance'
 ]
+from .ffsd_losses import attention_shifted_feature, diversity_loss  # noqa: E402
+__all__ += ['diversity_loss', 'attention_shifted_feature']

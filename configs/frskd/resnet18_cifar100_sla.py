@@ -1,0 +1,5 @@
+# FRSKD + SLA (official README: --aux sla --aux_lamb 1): 4-rotation joint-label heads on the
+# backbone and on the self-teacher, distilled into both classifiers (spec section 1.4).
+_base_ = './resnet18_cifar100.py'
+
+model = dict(sla_weight=1.0)

@@ -1,0 +1,317 @@
+"""HSSAKD: Hierarchical Self-Supervised Augmented Knowledge Distillation.
+
+Yang, An, Cai, Xu. "Hierarchical Self-supervised Augmented Knowledge
+Distillation", IJCAI 2021 (HSAKD, offline) and "Knowledge Distillation Using Hierarchical
+Self-Supervision Augmented Distribution", IEEE TNNLS 2022 (HSSAKD, online), arXiv 2109.03075.
+Official code: winycg/HSAKD. Spec: ``/work/shared/spec/methods.md`` section 3.
+"""
+import copy
+import os.path as osp
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.runner import CheckpointLoader
+from torch import Tensor, nn
+
+from mmselfkd.models.losses import kl_divergence
+from mmselfkd.models.utils import NUM_ROTATIONS, joint_labels, rotate_batch
+from mmselfkd.registry import MODELS
+from .base import BaseSelfKDAlgorithm, build_host_model
+
+MODES = ('online', 'offline', 'teacher')
+ClsLoss = Callable[[Tensor, Tensor], Tensor]
+
+
+class NetOutputs(NamedTuple):
+    """Logits of one network on the 4-rotation batch (``4B`` rows, official order)."""
+    final: Tensor  # (4B, K) final classifier
+    aux: List[Tensor]  # per auxiliary branch (4B, 4K) joint classifier
+
+
+def supervised_losses(net: NetOutputs, labels: Tensor,
+                      cls_loss: ClsLoss = F.cross_entropy) -> Dict[str, Tensor]:
+    """``CE(z[0::4], y)`` (unrotated rows only) and ``sum_l CE(q_l, 4y + k)`` (all 4B rows).
+
+    Spec 3.4: the task loss of the teacher pre-training ``L_T`` and of each online peer.
+    ``cls_loss`` is the final classifier's loss (the host head's ``loss_module``).
+    """
+    targets = joint_labels(labels)
+    joint = sum(F.cross_entropy(logits, targets) for logits in net.aux)
+    return {'loss_cls': cls_loss(net.final[0::NUM_ROTATIONS], labels), 'aux.loss_joint': joint}
+
+
+def mimicry_losses(net: NetOutputs, target: NetOutputs,
+                   temperature: float) -> Dict[str, Tensor]:
+    """``KL_T(z || sg z_t)`` and ``sum_l KL_T(q_l || sg q_t,l)``, every term over all 4B rows.
+
+    Spec 3.4: the distillation part of the offline student loss ``L_S`` and one direction of
+    the online mutual loss. The targets are detached here, where they are used.
+    """
+    if len(net.aux) != len(target.aux):
+        raise ValueError(f'mimicry needs as many auxiliary heads on both sides, got '
+                         f'{len(net.aux)} and {len(target.aux)}')
+    final = kl_divergence(net.final, target.final.detach(), temperature)
+    aux = sum(kl_divergence(q, q_t.detach(), temperature) for q, q_t in zip(net.aux, target.aux))
+    return {'loss_kl': final, 'loss_kl_aux': aux}
+
+
+def online_losses(student: NetOutputs, peer: NetOutputs, labels: Tensor, temperature: float,
+                  cls_losses: Sequence[ClsLoss] = (F.cross_entropy, F.cross_entropy)
+                  ) -> Dict[str, Tensor]:
+    """HSSAKD-online (spec 3.4, ``train_online_kd_cifar.py:189-207``): both peers' supervised
+    losses plus the mutual KL on the final and auxiliary heads in both directions."""
+    losses = supervised_losses(student, labels, cls_losses[0])
+    losses.update({f'peer.{k}': v for k, v in
+                   supervised_losses(peer, labels, cls_losses[1]).items()})
+    to_peer = mimicry_losses(student, peer, temperature)
+    to_student = mimicry_losses(peer, student, temperature)
+    losses.update({f'distill.{k}': to_peer[k] + to_student[k] for k in to_peer})
+    return losses
+
+
+def offline_losses(student: NetOutputs, teacher: NetOutputs, labels: Tensor, temperature: float,
+                   cls_loss: ClsLoss = F.cross_entropy) -> Dict[str, Tensor]:
+    """HSAKD student loss ``L_S`` (spec 3.4, ``train_student_cifar.py:206-221``): CE on the
+    unrotated rows plus mimicry of the teacher; no CE on the student's auxiliary heads."""
+    losses = {'loss_cls': cls_loss(student.final[0::NUM_ROTATIONS], labels)}
+    losses.update({f'distill.{k}': v
+                   for k, v in mimicry_losses(student, teacher, temperature).items()})
+    return losses
+
+
+def load_state_dict_strict(path: Optional[str], prefixes: Dict[str, nn.Module],
+                           field: str) -> None:
+    """Load ``prefix.*`` entries of checkpoint ``path`` strictly into each mapped module."""
+    if not path or not osp.isfile(path):
+        raise FileNotFoundError(f'model.{field}: checkpoint file {path!r} does not exist')
+    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    state = checkpoint.get('state_dict', checkpoint)
+    for prefix, target in prefixes.items():
+        part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        expected = target.state_dict()
+        missing = sorted(set(expected) - set(part))
+        unexpected = sorted(set(part) - set(expected))
+        mismatched = sorted(k for k in set(part) & set(expected)
+                            if part[k].shape != expected[k].shape)
+        if missing or unexpected or mismatched:
+            raise KeyError(
+                f'model.{field}: {path} does not match the configured network under prefix '
+                f'{prefix!r}: {len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} '
+                f'unexpected (e.g. {unexpected[:3]}), {len(mismatched)} with another shape '
+                f'(e.g. {mismatched[:3]}). Expected a checkpoint of the matching config.')
+        target.load_state_dict(part)
+
+
+@MODELS.register_module()
+class HSSAKD(BaseSelfKDAlgorithm):
+    """Hierarchical self-supervision augmented distillation (spec section 3).
+
+    Every image is rotated by 0/90/180/270 degrees inside ``loss`` (on the normalised
+    tensors, official interleaved order, :func:`rotate_batch`) and the ``4B`` rows go through
+    each network in one forward. Each network has auxiliary branches
+    (:class:`HSSAKDBranches`) on its stage outputs that predict the joint label
+    ``4 * class + rotation``. Loss terms, all with weight 1 and ``KL_T`` of spec section 0:
+
+    - ``mode='online'`` (TNNLS HSSAKD, spec 3.4 "Online mutual"): two peers ``student`` and
+      ``peer``, each with ``loss_cls`` = CE of the final head on unrotated rows and
+      ``aux.loss_joint`` = joint CE of every auxiliary head; ``distill.loss_kl`` = mutual
+      ``KL_T`` of the final heads over all 4B rows (both directions), ``distill.loss_kl_aux``
+      = the same for every pair of auxiliary heads. One optimizer, one backward.
+    - ``mode='offline'`` (IJCAI HSAKD student, spec 3.4 ``L_S``): ``loss_cls`` on unrotated
+      rows, ``distill.loss_kl_aux`` = ``sum_l KL_T(q_S,l || q_T,l)``, ``distill.loss_kl`` =
+      ``KL_T(z_S || z_T)`` over all rotated rows. The teacher (classifier + branches) comes
+      from ``teacher_checkpoint``, a checkpoint of a ``mode='teacher'`` run, and stays in eval
+      mode without gradients.
+    - ``mode='teacher'`` (teacher pre-training, spec 3.4 ``L_T``): ``loss_cls`` +
+      ``aux.loss_joint``. With ``freeze_backbone=True`` (the paper's "Teacher") the classifier
+      is loaded from ``classifier_checkpoint``, frozen and kept in eval mode, and the branches
+      see detached features (official ``grad=False``); otherwise joint training ("Teacher*").
+
+    The deployable network is ``student`` (or ``peer`` with ``deploy='peer'`` online); it is
+    what validation measures and what ``tools/export.py`` writes as a plain classifier.
+
+    Args:
+        student: mmpretrain ``ImageClassifier`` config (backbone + neck + ``LinearClsHead``).
+        aux_branches: config of the branches, e.g. ``dict(type='HSSAKDBranches',
+            num_classes=100)``; built for each network on that network's backbone.
+        mode: ``'online'``, ``'offline'`` or ``'teacher'``. Defaults to ``'online'``.
+        peer: online only; config of the second peer. Defaults to a copy of ``student``.
+        teacher: offline only; ``ImageClassifier`` config of the teacher.
+        teacher_checkpoint: offline only; path of the teacher-mode checkpoint (keys
+            ``student.*`` and ``aux_branches.*``). Required for training; the model builds
+            without it so that trained students can be tested and exported.
+        freeze_backbone: teacher mode only; see above. Defaults to False.
+        classifier_checkpoint: teacher mode with ``freeze_backbone``; checkpoint of the plain
+            classifier (e.g. from ``configs/baseline``) with keys ``backbone.*``, ``head.*``;
+            required for training, like ``teacher_checkpoint``.
+        temperature: ``T`` of every KL term. Defaults to 3 (official ``kd_T``).
+        deploy: ``'student'`` or (online) ``'peer'``. Defaults to ``'student'``.
+        val_heads: extra heads scored in ``predict`` for :class:`MultiHeadAccuracy`; online
+            mode offers ``('peer',)``: the scores of the network that is not deployed.
+    """
+
+    def __init__(self, student: Union[dict, nn.Module], aux_branches: dict,
+                 mode: str = 'online', peer: Optional[dict] = None,
+                 teacher: Optional[dict] = None, teacher_checkpoint: Optional[str] = None,
+                 freeze_backbone: bool = False, classifier_checkpoint: Optional[str] = None,
+                 temperature: float = 3.0, deploy: str = 'student',
+                 val_heads: Sequence[str] = (), data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        self._check_args(mode, peer, teacher, teacher_checkpoint, freeze_backbone,
+                         classifier_checkpoint, temperature, deploy, val_heads)
+        peer_cfg = copy.deepcopy(student) if peer is None and mode == 'online' else peer
+        super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.mode = mode
+        self.temperature = temperature
+        self.freeze_backbone = freeze_backbone
+        self.val_heads = tuple(val_heads)
+        self.deploy_attr = deploy
+        self._missing_checkpoint: Optional[str] = None
+        self.aux_branches = self._build_branches(aux_branches, self.student, 'student')
+        if mode == 'online':
+            self.peer = build_host_model(peer_cfg, data_preprocessor, field='peer')
+            self.peer_branches = self._build_branches(aux_branches, self.peer, 'peer')
+        elif mode == 'offline':
+            self.teacher = build_host_model(teacher, data_preprocessor, field='teacher')
+            self.teacher_branches = self._build_branches(aux_branches, self.teacher, 'teacher')
+            self._load_pretrained(teacher_checkpoint, 'teacher_checkpoint',
+                                  {'student.': self.teacher,
+                                   'aux_branches.': self.teacher_branches})
+        elif freeze_backbone:
+            self._load_pretrained(classifier_checkpoint, 'classifier_checkpoint',
+                                  {'': self.student})
+
+    def _load_pretrained(self, path: Optional[str], field: str,
+                         prefixes: Dict[str, nn.Module]) -> None:
+        """Load and freeze the pretrained networks. Without a path the model still builds
+        (to test or export a trained checkpoint), but :meth:`loss` refuses to train."""
+        if path is None:
+            self._missing_checkpoint = field
+        else:
+            load_state_dict_strict(path, prefixes, field)
+        self._freeze(*prefixes.values())
+
+    @staticmethod
+    def _check_args(mode, peer, teacher, teacher_checkpoint, freeze_backbone,
+                    classifier_checkpoint, temperature, deploy, val_heads) -> None:
+        if mode not in MODES:
+            raise ValueError(f'model.mode must be one of {MODES}, got {mode!r}')
+        if temperature <= 0:
+            raise ValueError(f'model.temperature must be > 0, got {temperature}')
+        if mode != 'online' and peer is not None:
+            raise ValueError(f"model.peer is only used with mode='online', got mode={mode!r}")
+        if mode == 'offline' and teacher is None:
+            raise ValueError("mode='offline' needs model.teacher (the teacher classifier "
+                             'config)')
+        if mode != 'offline' and (teacher is not None or teacher_checkpoint is not None):
+            raise ValueError("model.teacher / model.teacher_checkpoint need mode='offline'")
+        if freeze_backbone and mode != 'teacher':
+            raise ValueError("model.freeze_backbone=True needs mode='teacher'")
+        if classifier_checkpoint is not None and not freeze_backbone:
+            raise ValueError('model.classifier_checkpoint is only used with '
+                             'model.freeze_backbone=True')
+        if deploy not in ('student', 'peer') or (deploy == 'peer' and mode != 'online'):
+            raise ValueError(f"model.deploy must be 'student' (or 'peer' with mode='online'), "
+                             f'got {deploy!r} with mode={mode!r}')
+        allowed = ('peer', ) if mode == 'online' else ()
+        if any(head not in allowed for head in val_heads):
+            raise ValueError(f'model.val_heads must be a subset of {allowed} in mode={mode!r}, '
+                             f'got {tuple(val_heads)}')
+
+    @classmethod
+    def deploy_prefix(cls, model_cfg: dict) -> str:
+        return f"{model_cfg.get('deploy', 'student')}."
+
+    @staticmethod
+    def _build_branches(cfg: dict, classifier: nn.Module, owner: str) -> nn.Module:
+        if not isinstance(cfg, dict) or 'type' not in cfg:
+            raise TypeError(f'model.aux_branches must be a config dict with a "type", got {cfg!r}')
+        cfg = copy.deepcopy(cfg)
+        if isinstance(cfg['type'], str) and '.' not in cfg['type']:
+            cfg.setdefault('_scope_', 'mmselfkd')
+        try:
+            return MODELS.build(cfg, default_args=dict(backbone=classifier.backbone))
+        except (TypeError, ValueError) as error:
+            raise type(error)(f'model.aux_branches (for the {owner}): {error}') from None
+
+    @staticmethod
+    def _freeze(*modules: nn.Module) -> None:
+        for module in modules:
+            module.requires_grad_(False)
+            module.eval()
+            # loaded weights must survive the Runner's init_weights()
+            module._is_init = True
+
+    def _frozen_modules(self) -> List[nn.Module]:
+        if self.mode == 'offline':
+            return [self.teacher, self.teacher_branches]
+        return [self.student] if self.freeze_backbone else []
+
+    def train(self, mode: bool = True) -> 'HSSAKD':
+        """Frozen networks (offline teacher, frozen-backbone classifier) stay in eval mode."""
+        super().train(mode)
+        for module in self._frozen_modules():
+            module.eval()
+        return self
+
+    @staticmethod
+    def _forward_net(classifier: nn.Module, branches: nn.Module, inputs: Tensor,
+                     detach_taps: bool = False) -> NetOutputs:
+        """One forward of a classifier and its branches on the rotated batch."""
+        backbone = classifier.backbone
+        if hasattr(backbone, 'forward_stages'):
+            outs, taps = backbone.forward_stages(inputs)
+        else:
+            outs = taps = backbone(inputs)
+        if len(taps) != len(branches):
+            raise ValueError(f'{len(branches)} auxiliary branches need the outputs of every '
+                             f'stage; the backbone returned {len(taps)} (set out_indices to '
+                             'all stages for backbones without forward_stages)')
+        if detach_taps:
+            taps = [t.detach() for t in taps]
+        feats = classifier.neck(outs) if classifier.with_neck else outs
+        return NetOutputs(classifier.head(feats), branches(taps))
+
+    @staticmethod
+    def _cls_loss(classifier: nn.Module) -> ClsLoss:
+        """The host head's own classification loss (mmpretrain ``CrossEntropyLoss``)."""
+        loss_module = classifier.head.loss_module
+        return lambda logits, labels: loss_module(logits, labels, avg_factor=logits.size(0))
+
+    def loss(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
+        if self._missing_checkpoint:
+            raise ValueError(f'model.{self._missing_checkpoint} is not set: training in '
+                             f'mode={self.mode!r} needs it, e.g. --cfg-options '
+                             f'model.{self._missing_checkpoint}=work_dirs/<run>/best.pth')
+        labels = torch.cat([sample.gt_label for sample in data_samples])
+        rotated = rotate_batch(inputs)
+        student = self._forward_net(self.student, self.aux_branches, rotated,
+                                    detach_taps=self.freeze_backbone)
+        if self.mode == 'teacher':
+            return supervised_losses(student, labels, self._cls_loss(self.student))
+        if self.mode == 'offline':
+            with torch.no_grad():
+                teacher = self._forward_net(self.teacher, self.teacher_branches, rotated)
+            return offline_losses(student, teacher, labels, self.temperature,
+                                  self._cls_loss(self.student))
+        peer = self._forward_net(self.peer, self.peer_branches, rotated)
+        return online_losses(student, peer, labels, self.temperature,
+                             (self._cls_loss(self.student), self._cls_loss(self.peer)))
+
+    def predict(self, inputs: Tensor, data_samples: Optional[List] = None) -> List:
+        """Predictions of the deployed network; with ``val_heads=('peer',)`` also the other
+        peer's softmax scores as ``peer_score`` in each data sample."""
+        results = self.deployable(inputs, data_samples, mode='predict')
+        if 'peer' in self.val_heads:
+            other = self.peer if self.deploy_attr == 'student' else self.student
+            scores = F.softmax(other(inputs, mode='tensor'), dim=1)
+            for sample, score in zip(results, scores):
+                sample.set_field(score, 'peer_score')
+        return results
+
+    def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
+                mode: str = 'tensor'):
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        return super().forward(inputs, data_samples, mode)

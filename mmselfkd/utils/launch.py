@@ -1,0 +1,37 @@
+"""Launch helpers shared by tools/train.py and tools/test.py."""
+import os
+
+import torch
+import torch.distributed as torch_dist
+
+
+def setup_cpu_distributed(cfg) -> None:
+    """Make ``--launcher pytorch`` work on machines without CUDA (gloo, CPU DDP).
+
+    mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device`` and its default model
+    wrapper passes ``device_ids=[LOCAL_RANK]``; both fail without a GPU. Here the process
+    group is initialised with gloo from torchrun's environment (the Runner then skips its
+    own ``init_dist``), and the DDP wrapper is built without ``device_ids``. On GPU machines
+    this function does nothing.
+    """
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
+                                      world_size=int(os.environ['WORLD_SIZE']))
+    from mmengine.registry import MODEL_WRAPPERS
+    from torch.nn.parallel import DistributedDataParallel
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
+    wrapper.setdefault('type', 'MMDistributedDataParallel')
+    if issubclass(MODEL_WRAPPERS.get(wrapper['type']), DistributedDataParallel):
+        wrapper.setdefault('broadcast_buffers', False)
+        wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
+        # the Runner's default device_ids=[LOCAL_RANK] is for GPU modules only
+        wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+
+
+def uses_mmpretrain_collate(cfg) -> bool:
+    """mmpretrain's tools default the dataloaders to ``default_collate``; mmseg/mmdet do not."""
+    return cfg.get('default_scope', 'mmpretrain') == 'mmpretrain'

@@ -1,0 +1,143 @@
+"""CIFAR backbones of HSSAKD/FFSD: structure, stage taps, parameter counts (spec 3.3, 4.2)."""
+import pytest
+import torch
+from torch import nn
+
+from mmselfkd.models.aux_branches import build_stage, stage_out_channels
+from mmselfkd.models.backbones import CIFARResNet, WideResNet
+
+
+def count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def with_fc(backbone: nn.Module, num_classes: int = 100) -> int:
+    """Parameters of backbone + Linear(C_last, K), the official network's count."""
+    c = stage_out_channels(backbone)[-1]
+    return count(backbone) + c * num_classes + num_classes
+
+
+# (backbone, params of backbone + FC with K=100, from spec 3.3 and 4.2)
+OFFICIAL = {
+    'resnet20': (lambda: CIFARResNet(20), 278_324),
+    'resnet32': (lambda: CIFARResNet(32), 472_756),
+    'resnet56': (lambda: CIFARResNet(56), 861_620),
+    'resnet8x4': (lambda: CIFARResNet(8, 32, (64, 128, 256)), 1_233_540),
+    'resnet32x4': (lambda: CIFARResNet(32, 32, (64, 128, 256)), 7_433_860),
+    'wrn16-2': (lambda: WideResNet(16, 2), 703_284),
+    'wrn40-1': (lambda: WideResNet(40, 1), 569_780),
+    'wrn40-2': (lambda: WideResNet(40, 2), 2_255_156),
+    'wrn16-2-ffsd': (lambda: WideResNet(16, 2, block_style='kuangliu', conv_bias=True,
+                                        final_norm_momentum=0.9), 704_420),
+}
+
+
+@pytest.mark.parametrize('name', sorted(OFFICIAL))
+def test_parameter_counts(name):
+    build, expected = OFFICIAL[name]
+    # spec: 0.278 / 0.473 / 0.862 / 1.234 / 7.434 / 0.703 / 0.570 / 2.255 / 0.704 M
+    assert with_fc(build()) == expected
+
+
+@pytest.mark.parametrize('backbone,channels', [
+    (CIFARResNet(20, out_indices=(0, 1, 2)), (16, 32, 64)),
+    (CIFARResNet(8, 32, (64, 128, 256), out_indices=(0, 1, 2)), (64, 128, 256)),
+    (WideResNet(16, 2, out_indices=(0, 1, 2)), (32, 64, 128)),
+])
+def test_stage_outputs_at_32x32(backbone, channels):
+    outs = backbone(torch.randn(2, 3, 32, 32))
+    assert [tuple(o.shape) for o in outs] == [(2, channels[0], 32, 32),
+                                              (2, channels[1], 16, 16),
+                                              (2, channels[2], 8, 8)]
+    assert stage_out_channels(backbone) == list(channels)
+
+
+def test_resnet_taps_are_layer_outputs():
+    """FFSD hooks layer1..layer3: out_indices (0, 1, 2) must return exactly those."""
+    torch.manual_seed(0)
+    net = CIFARResNet(8, out_indices=(0, 1, 2)).eval()
+    x = torch.randn(2, 3, 16, 16)
+    outs = net(x)
+    stem = torch.relu(net.bn1(net.conv1(x)))
+    l1 = net.layer1(stem)
+    l2 = net.layer2(l1)
+    l3 = net.layer3(l2)
+    for out, ref in zip(outs, (l1, l2, l3)):
+        assert torch.equal(out, ref)
+    assert (outs[0] >= 0).all()  # post-activation blocks end with ReLU
+
+
+def test_wrn_last_output_is_final_bn_relu_and_raw_tap_is_separate():
+    torch.manual_seed(0)
+    net = WideResNet(10, 1, out_indices=(0, 1, 2)).train()
+    x = torch.randn(2, 3, 16, 16)
+    outs, stages = net.forward_stages(x)
+    l1 = net.layer1(net.conv1(x))
+    l2 = net.layer2(l1)
+    l3 = net.layer3(l2)
+    assert torch.equal(outs[0], l1) and torch.equal(outs[1], l2)
+    assert torch.equal(stages[2], l3)
+    assert torch.allclose(outs[2], torch.relu(net.bn1(l3)))
+    assert not torch.allclose(outs[2], stages[2])
+    assert torch.equal(net(x)[-1], outs[2])
+
+
+def test_wrn_block_styles():
+    """RepDistiller: stride in conv1, shortcut sees BN-ReLU'd input; kuangliu (FFSD): stride
+    in conv2, shortcut on the raw input, conv bias and final BN momentum 0.9."""
+    rep = WideResNet(16, 2)
+    block = rep.layer2[0]
+    assert block.conv1.stride == (2, 2) and block.conv2.stride == (1, 1)
+    assert block.conv1.bias is None and rep.bn1.momentum == 0.1
+    ffsd = WideResNet(16, 2, block_style='kuangliu', conv_bias=True, final_norm_momentum=0.9)
+    block = ffsd.layer2[0]
+    assert block.conv1.stride == (1, 1) and block.conv2.stride == (2, 2)
+    assert block.conv1.bias is not None and ffsd.conv1.bias is not None
+    assert ffsd.bn1.momentum == 0.9
+    # the two shortcut conventions give different functions with equal weights
+    ffsd_plain = WideResNet(16, 2, block_style='kuangliu')
+    ffsd_plain.load_state_dict(rep.state_dict())
+    x = torch.randn(1, 3, 16, 16)
+    assert not torch.allclose(rep.eval()(x)[0], ffsd_plain.eval()(x)[0])
+
+
+def test_official_init():
+    torch.manual_seed(0)
+    net = CIFARResNet(56)
+    conv = net.layer3[0].conv1  # 3x3, 64 out channels: std sqrt(2 / (9 * 64))
+    assert abs(conv.weight.std().item() - (2 / (9 * 64))**0.5) < 0.004
+    assert all(torch.equal(m.weight, torch.ones_like(m.weight)) and
+               torch.equal(m.bias, torch.zeros_like(m.bias))
+               for m in net.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+@pytest.mark.parametrize('backbone', [CIFARResNet(20), WideResNet(16, 2)])
+def test_make_stage_copies_structure(backbone):
+    copy = build_stage(backbone, 1, stage_out_channels(backbone)[0], 2)
+    assert copy is not backbone.layer2
+    assert [(n, p.shape) for n, p in copy.named_parameters()] == \
+        [(n, p.shape) for n, p in backbone.layer2.named_parameters()]
+    extra = build_stage(backbone, 2, stage_out_channels(backbone)[2], 1)
+    c = stage_out_channels(backbone)[2]
+    assert tuple(extra(torch.randn(1, c, 8, 8)).shape) == (1, c, 8, 8)
+
+
+def test_bad_arguments_name_the_field():
+    with pytest.raises(ValueError, match='CIFARResNet.depth'):
+        CIFARResNet(21)
+    with pytest.raises(ValueError, match='WideResNet.depth'):
+        WideResNet(20, 2)
+    with pytest.raises(ValueError, match='block_style'):
+        WideResNet(16, 2, block_style='torchvision')
+    with pytest.raises(ValueError, match='out_indices'):
+        CIFARResNet(20, out_indices=(3, ))
+
+
+def test_backbone_in_plain_image_classifier(mmpretrain_scope):
+    from mmengine.registry import MODELS
+    model = MODELS.build(dict(
+        type='ImageClassifier',
+        backbone=dict(type='mmselfkd.WideResNet', depth=10, widen_factor=1),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=100, in_channels=64)))
+    assert tuple(model(torch.randn(2, 3, 16, 16), mode='tensor').shape) == (2, 100)

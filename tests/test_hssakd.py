@@ -1,0 +1,420 @@
+"""HSSAKD (spec section 3): goldens of 5.2, gradient routing of 5.4, branch shapes and
+parameter counts of 3.3, train_step, export equality, end-to-end tool runs."""
+import copy
+import glob
+import math
+import os.path as osp
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+
+from mmselfkd.models.algorithms.hssakd import (HSSAKD, NetOutputs, offline_losses,
+                                               online_losses)
+from mmselfkd.models.aux_branches import HSSAKDBranches
+from mmselfkd.models.backbones import CIFARResNet, WideResNet
+from mmselfkd.models.utils import joint_labels, rotate_batch
+
+CFG = 'configs/hssakd'
+
+
+def det(shape, phase=0.0, amp=1.0, freq=0.37):
+    """Spec 5.1 generator, float64."""
+    k = torch.arange(math.prod(shape), dtype=torch.float64)
+    return (amp * torch.sin(freq * k + phase)).reshape(shape)
+
+
+def rel(value, expected):
+    return abs(float(value) - expected) / abs(expected)
+
+
+def golden_net(n):
+    return NetOutputs(det((8, 5), 0.3 * n, 2), [det((8, 20), 0.5 * n + 0.1 * l, 2)
+                                                 for l in range(3)])
+
+
+def head_ce(num_classes=5):
+    """The host head's CE, as the algorithm uses it (mmpretrain CrossEntropyLoss)."""
+    from mmpretrain.models.heads import LinearClsHead
+    head = LinearClsHead(num_classes=num_classes, in_channels=4)
+    return HSSAKD._cls_loss(SimpleNamespace(head=head))
+
+
+# ----------------------------------------------------------------------------- goldens (5.2)
+def test_rotation_golden():
+    assert joint_labels(torch.tensor([1, 4])).tolist() == [4, 5, 6, 7, 16, 17, 18, 19]
+    x = det((2, 1, 3, 3))
+    rotated = rotate_batch(x)
+    expected = [0.674288, 0.961275, 0.180596, 0.361615, 0.995881, 0.524044, 0.0, 0.895699,
+                0.796565]
+    assert torch.allclose(rotated[1].flatten(), torch.tensor(expected, dtype=torch.float64),
+                          atol=1e-6)
+    # interleaved order [x0r0, x0r1, x0r2, x0r3, x1r0, ...]
+    for b in range(2):
+        for k in range(4):
+            assert torch.equal(rotated[4 * b + k], torch.rot90(x[b], k, (1, 2)))
+
+
+def test_online_golden(mmpretrain_scope):
+    y = torch.tensor([1, 4])
+    losses = online_losses(golden_net(0), golden_net(1), y, 3.0, (head_ce(), head_ce()))
+    l_cls = (losses['loss_cls'] + losses['aux.loss_joint'] + losses['peer.loss_cls'] +
+             losses['peer.aux.loss_joint'])
+    l_div = losses['distill.loss_kl'] + losses['distill.loss_kl_aux']
+    assert rel(l_cls, 27.9064673702) < 1e-6
+    assert rel(l_div, 1.3909206854) < 1e-6
+    # the default plain CE gives the same value as the head's loss module
+    plain = online_losses(golden_net(0), golden_net(1), y, 3.0)
+    assert rel(plain['loss_cls'] + plain['peer.loss_cls'],
+               float(losses['loss_cls'] + losses['peer.loss_cls'])) < 1e-12
+
+
+def test_online_loss_is_symmetric_in_the_peers():
+    y = torch.tensor([1, 4])
+    ab = online_losses(golden_net(0), golden_net(1), y, 3.0)
+    ba = online_losses(golden_net(1), golden_net(0), y, 3.0)
+    assert rel(sum(ba.values()), float(sum(ab.values()))) < 1e-6
+    assert rel(ba['loss_cls'], float(ab['peer.loss_cls'])) < 1e-12
+
+
+def test_offline_golden(mmpretrain_scope):
+    teacher = NetOutputs(det((8, 5), 1.7, 2), [det((8, 20), 1.9 + 0.1 * l, 2) for l in range(3)])
+    losses = offline_losses(golden_net(0), teacher, torch.tensor([1, 4]), 3.0, head_ce())
+    assert set(losses) == {'loss_cls', 'distill.loss_kl', 'distill.loss_kl_aux'}
+    assert rel(sum(losses.values()), 10.2559210706) < 1e-6
+
+
+# ------------------------------------------------------------------ branches (3.3 table)
+@pytest.mark.parametrize('name,backbone,backbone_params,aux_params,channels', [
+    ('resnet56', lambda: CIFARResNet(56), 861_620, 2_206_064, 64),
+    ('resnet20', lambda: CIFARResNet(20), 278_324, 762_992, 64),
+    ('resnet32x4', lambda: CIFARResNet(32, 32, (64, 128, 256)), 7_433_860, 18_907_056, 256),
+    ('resnet8x4', lambda: CIFARResNet(8, 32, (64, 128, 256)), 1_233_540, 3_557_296, 256),
+    ('wrn40-2', lambda: WideResNet(40, 2), 2_255_156, 5_769_328, 128),
+    ('wrn16-2', lambda: WideResNet(16, 2), 703_284, 1_928_304, 128),
+    ('wrn40-1', lambda: WideResNet(40, 1), 569_780, 1_484_432, 64),
+])
+def test_branch_parameter_counts(name, backbone, backbone_params, aux_params, channels):
+    net = backbone()
+    branches = HSSAKDBranches(net, num_classes=100)
+    with_fc = sum(p.numel() for p in net.parameters()) + channels * 100 + 100
+    assert with_fc == backbone_params
+    assert sum(p.numel() for p in branches.parameters()) == aux_params
+    assert len(branches) == 3
+    assert all(b.fc.out_features == 400 for b in branches.branches)
+    assert all(torch.equal(b.fc.bias, torch.zeros(400)) for b in branches.branches)
+    assert ('norm' in branches.branches[0]._modules) == name.startswith('wrn')
+
+
+@pytest.mark.parametrize('backbone,channels', [
+    (lambda: CIFARResNet(20), 64),
+    (lambda: CIFARResNet(8, 32, (64, 128, 256)), 256),
+    (lambda: WideResNet(16, 2), 128),
+])
+def test_branch_output_shapes_at_32x32(backbone, channels):
+    net = backbone().eval()
+    branches = HSSAKDBranches(net, num_classes=100).eval()
+    with torch.no_grad():
+        _, stages = net.forward_stages(torch.randn(1, 3, 32, 32))
+        for branch, tap in zip(branches.branches, stages):
+            assert tuple(branch[:-3](tap).shape) == (1, channels, 8, 8)  # before GAP
+        assert [tuple(q.shape) for q in branches(stages)] == [(1, 400)] * 3
+
+
+# ---------------------------------------------------------------- algorithm (tiny models)
+def classifier_cfg():
+    return dict(type='ImageClassifier',
+                backbone=dict(type='mmselfkd.CIFARResNet', depth=8),
+                neck=dict(type='GlobalAveragePooling'),
+                head=dict(type='LinearClsHead', num_classes=100, in_channels=64))
+
+
+def wrn_cfg():
+    return dict(type='ImageClassifier',
+                backbone=dict(type='mmselfkd.WideResNet', depth=10, widen_factor=1),
+                neck=dict(type='GlobalAveragePooling'),
+                head=dict(type='LinearClsHead', num_classes=100, in_channels=64))
+
+
+BRANCHES = dict(type='mmselfkd.HSSAKDBranches', num_classes=100)
+PREPROCESSOR = dict(type='ClsDataPreprocessor',
+                    mean=[129.3105, 124.1085, 112.404], std=[68.2125, 65.4075, 70.4055])
+
+
+def build(**kwargs):
+    from mmengine.registry import MODELS
+    cfg = dict(type='mmselfkd.HSSAKD', student=classifier_cfg(), aux_branches=BRANCHES,
+               data_preprocessor=PREPROCESSOR)
+    cfg.update(kwargs)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def batch(num=2, size=16, seed=0):
+    from mmpretrain.structures import DataSample
+    g = torch.Generator().manual_seed(seed)
+    images = [torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
+              for _ in range(num)]
+    samples = [DataSample().set_gt_label(i * 7 % 100) for i in range(num)]
+    return dict(inputs=images, data_samples=samples)
+
+
+def run_loss(model, data=None):
+    data = model.data_preprocessor(data or batch(), True)
+    return model(data['inputs'], data['data_samples'], mode='loss')
+
+
+def save_teacher(tmp_path, student_cfg=None):
+    teacher = build(mode='teacher', student=student_cfg or classifier_cfg())
+    path = str(tmp_path / 'teacher.pth')
+    torch.save({'state_dict': teacher.state_dict()}, path)
+    return teacher, path
+
+
+def test_online_loss_keys_and_swap_symmetry(mmpretrain_scope):
+    model = build(mode='online').train()
+    losses = run_loss(model)
+    assert set(losses) == {'loss_cls', 'aux.loss_joint', 'peer.loss_cls',
+                           'peer.aux.loss_joint', 'distill.loss_kl', 'distill.loss_kl_aux'}
+    swapped = build(mode='online').train()
+    swapped.student.load_state_dict(model.peer.state_dict())
+    swapped.peer.load_state_dict(model.student.state_dict())
+    swapped.aux_branches.load_state_dict(model.peer_branches.state_dict())
+    swapped.peer_branches.load_state_dict(model.aux_branches.state_dict())
+    swapped_losses = run_loss(swapped)
+    assert torch.allclose(sum(swapped_losses.values()), sum(losses.values()), rtol=1e-5)
+    assert torch.allclose(swapped_losses['loss_cls'], losses['peer.loss_cls'], rtol=1e-5)
+    assert not torch.allclose(losses['loss_cls'], losses['peer.loss_cls'])
+
+
+def test_online_aux_losses_train_the_backbones(mmpretrain_scope):
+    """Online branches see undetached features: the joint CE reaches both backbones."""
+    model = build(mode='online').train()
+    losses = run_loss(model)
+    (losses['aux.loss_joint'] + losses['peer.aux.loss_joint']).backward()
+    for net in (model.student, model.peer):
+        assert net.backbone.conv1.weight.grad.abs().sum() > 0
+        assert net.head.fc.weight.grad is None
+
+
+def test_offline_teacher_frozen_in_eval_without_grad(tmp_path, mmpretrain_scope):
+    teacher, path = save_teacher(tmp_path)
+    model = build(mode='offline', teacher=classifier_cfg(), teacher_checkpoint=path)
+    for name, value in teacher.student.state_dict().items():
+        assert torch.equal(model.teacher.state_dict()[name], value)
+    model.train()
+    assert not model.teacher.training and not model.teacher_branches.training
+    assert model.student.training and model.aux_branches.training
+    losses = run_loss(model)
+    assert set(losses) == {'loss_cls', 'distill.loss_kl', 'distill.loss_kl_aux'}
+    sum(losses.values()).backward()
+    assert all(p.grad is None and not p.requires_grad for p in model.teacher.parameters())
+    assert all(p.grad is None for p in model.teacher_branches.parameters())
+    assert model.student.backbone.conv1.weight.grad.abs().sum() > 0
+    assert model.aux_branches.branches[0].fc.weight.grad.abs().sum() > 0
+    # the teacher's BN statistics are not updated by training forwards
+    before = model.teacher.backbone.bn1.running_mean.clone()
+    run_loss(model)
+    assert torch.equal(model.teacher.backbone.bn1.running_mean, before)
+    # the Runner's init_weights() must not overwrite the loaded teacher
+    model.init_weights()
+    assert torch.equal(model.teacher.head.fc.weight, teacher.student.head.fc.weight)
+
+
+def test_offline_checkpoint_errors(tmp_path, mmpretrain_scope):
+    _, path = save_teacher(tmp_path)
+    with pytest.raises(FileNotFoundError, match='model.teacher_checkpoint'):
+        build(mode='offline', teacher=classifier_cfg(), teacher_checkpoint='missing.pth')
+    with pytest.raises(KeyError, match='model.teacher_checkpoint'):
+        build(mode='offline', teacher=wrn_cfg(), teacher_checkpoint=path)
+    unset = build(mode='offline', teacher=classifier_cfg())
+    with pytest.raises(ValueError, match='model.teacher_checkpoint is not set'):
+        run_loss(unset.train())
+    with pytest.raises(ValueError, match='model.mode'):
+        build(mode='distill')
+    with pytest.raises(ValueError, match='model.deploy'):
+        build(mode='offline', teacher=classifier_cfg(), teacher_checkpoint=path,
+              deploy='peer')
+
+
+def test_teacher_mode_joint_and_frozen(tmp_path, mmpretrain_scope):
+    joint = build(mode='teacher').train()
+    losses = run_loss(joint)
+    assert set(losses) == {'loss_cls', 'aux.loss_joint'}
+    losses['aux.loss_joint'].backward()
+    assert joint.student.backbone.conv1.weight.grad.abs().sum() > 0  # "Teacher*"
+
+    path = str(tmp_path / 'classifier.pth')
+    torch.save({'state_dict': joint.student.state_dict()}, path)
+    frozen = build(mode='teacher', freeze_backbone=True, classifier_checkpoint=path).train()
+    assert not frozen.student.training and frozen.aux_branches.training
+    losses = run_loss(frozen)
+    sum(losses.values()).backward()
+    # spec 5.4: with grad=False the auxiliary losses do not reach the backbone
+    assert all(p.grad is None for p in frozen.student.parameters())
+    assert all(p.grad is not None for p in frozen.aux_branches.parameters())
+
+
+@pytest.mark.parametrize('mode', ['online', 'offline'])
+def test_train_step_with_optim_wrapper(mode, tmp_path, mmpretrain_scope):
+    kwargs = dict(mode=mode)
+    if mode == 'offline':
+        kwargs.update(teacher=classifier_cfg(), teacher_checkpoint=save_teacher(tmp_path)[1])
+    model = build(**kwargs)
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9,
+                                         nesterov=True, weight_decay=5e-4))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    log_vars = model.train_step(batch(), optim)
+    assert torch.isfinite(log_vars['loss'])
+    after = model.state_dict()
+    assert not torch.equal(after['student.backbone.conv1.weight'],
+                           before['student.backbone.conv1.weight'])
+    assert not torch.equal(after['aux_branches.branches.0.fc.weight'],
+                           before['aux_branches.branches.0.fc.weight'])
+    if mode == 'online':
+        assert not torch.equal(after['peer.head.fc.weight'], before['peer.head.fc.weight'])
+    else:
+        assert all(torch.equal(after[k], before[k]) for k in before if k.startswith('teacher'))
+
+
+@pytest.mark.parametrize('deploy', ['student', 'peer'])
+def test_export_equality_and_peer_scores(deploy, mmpretrain_scope):
+    from mmengine.registry import MODELS
+    model = build(mode='online', deploy=deploy, val_heads=('peer', ))
+    run_loss(model.train())  # move BN statistics away from their init
+    model.eval()
+    prefix = HSSAKD.deploy_prefix(dict(mode='online', deploy=deploy))
+    assert prefix == f'{deploy}.'
+    plain_cfg = dict(classifier_cfg(), data_preprocessor=PREPROCESSOR)
+    plain = MODELS.build(plain_cfg).eval()
+    plain.load_state_dict({k[len(prefix):]: v for k, v in model.state_dict().items()
+                           if k.startswith(prefix)}, strict=True)
+    data = batch(3, seed=1)
+    with torch.no_grad():
+        results = model.val_step(copy.deepcopy(data))
+        reference = plain.val_step(copy.deepcopy(data))
+        other = model.peer if deploy == 'student' else model.student
+        other_scores = F.softmax(other(model.data_preprocessor(data)['inputs'],
+                                       mode='tensor'), 1)
+    for got, ref, score in zip(results, reference, other_scores):
+        assert torch.equal(got.pred_score, ref.pred_score)
+        assert torch.allclose(got.peer_score, score)
+        assert not torch.allclose(got.peer_score, got.pred_score)
+
+
+def test_wrn_branches_use_raw_last_stage(mmpretrain_scope):
+    """The last WRN branch taps layer3 before the final BN + ReLU (official ``f3``)."""
+    model = build(mode='teacher', student=wrn_cfg()).eval()
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        outputs = model._forward_net(model.student, model.aux_branches, x)
+        backbone = model.student.backbone
+        l3 = backbone.layer3(backbone.layer2(backbone.layer1(backbone.conv1(x))))
+        assert torch.allclose(outputs.aux[2], model.aux_branches.branches[2](l3))
+        assert torch.allclose(outputs.final, model.student(x, mode='tensor'))
+
+
+# ------------------------------------------------------------------------ shipped configs
+def test_shipped_configs_follow_the_official_recipe():
+    configs = sorted(glob.glob(f'{CFG}/*.py'))
+    assert len(configs) == 9
+    for path in configs + sorted(glob.glob('configs/baseline/*_hssakd.py')):
+        cfg = Config.fromfile(path, import_custom_modules=False)
+        assert cfg.train_dataloader.batch_size == 64
+        opt = cfg.optim_wrapper.optimizer
+        assert (opt.type, opt.lr, opt.momentum, opt.weight_decay, opt.nesterov) == \
+            ('SGD', 0.05, 0.9, 5e-4, True)
+        assert cfg.data_preprocessor.mean == [129.3105, 124.1085, 112.404]
+        assert cfg.data_preprocessor.std == [68.2125, 65.4075, 70.4055]
+        if path.endswith('_frozen.py'):
+            assert cfg.param_scheduler.milestones == [30, 60, 90]
+            assert cfg.train_cfg.max_epochs == 100
+        else:
+            assert cfg.param_scheduler.milestones == [150, 180, 210]
+            assert cfg.train_cfg.max_epochs == 240
+        if '/hssakd/' in path and 'teacher' not in path:
+            assert cfg.model.temperature == 3.0
+
+
+# -------------------------------------------------------------------- end to end (tools)
+def _last_checkpoint(work_dir):
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+SMALL_R = ['model.student.backbone.depth=8', 'model.peer.backbone.depth=8']
+SMALL_WRN = ['model.student.backbone.depth=10', 'model.student.backbone.widen_factor=1',
+             'model.student.head.in_channels=64']
+
+
+@pytest.mark.slow
+def test_online_train_resume_test_export(tmp_path, tiny_cifar100, cifar_options,
+                                         tool_runner, mmpretrain_scope):
+    from mmengine.registry import MODELS
+    config = f'{CFG}/resnet56_cifar100_online.py'
+    work_dir = str(tmp_path / 'online')
+    opts = cifar_options(tiny_cifar100, batch_size=4) + SMALL_R + \
+        ['train_dataloader.dataset.indices=8']
+    tool_runner(['tools/train.py', config, '--work-dir', work_dir, '--cfg-options', *opts])
+    assert _last_checkpoint(work_dir).endswith('epoch_1.pth')
+    opts2 = [o for o in opts if not o.startswith('train_cfg.max_epochs')] + \
+        ['train_cfg.max_epochs=2']
+    proc = tool_runner(['tools/train.py', config, '--work-dir', work_dir, '--resume',
+                        '--cfg-options', *opts2])
+    assert 'resumed epoch: 1' in proc.stdout + proc.stderr
+    ckpt = _last_checkpoint(work_dir)
+    assert ckpt.endswith('epoch_2.pth')
+    proc = tool_runner(['tools/test.py', config, ckpt, '--work-dir', work_dir,
+                        '--cfg-options', *opts])
+    log = proc.stdout + proc.stderr
+    assert 'accuracy/top1' in log and 'heads/peer_top1' in log and 'heads/best_top1' in log
+
+    out = str(tmp_path / 'plain.pth')
+    tool_runner(['tools/export.py', ckpt, out])
+    exported = torch.load(out, weights_only=True)['state_dict']
+    cfg = Config.fromfile(config)
+    plain_cfg = copy.deepcopy(cfg.model.student)
+    plain_cfg.backbone.depth = 8
+    plain_cfg.data_preprocessor = cfg.data_preprocessor
+    plain = MODELS.build(plain_cfg).eval()
+    plain.load_state_dict(exported, strict=True)
+    state = torch.load(ckpt, weights_only=False)['state_dict']
+    reference = MODELS.build(plain_cfg).eval()
+    reference.load_state_dict({k[len('student.'):]: v for k, v in state.items()
+                               if k.startswith('student.')})
+    data = batch(4, size=32, seed=2)
+    with torch.no_grad():
+        got = plain.val_step(copy.deepcopy(data))
+        ref = reference.val_step(copy.deepcopy(data))
+    for a, b in zip(got, ref):
+        assert torch.equal(a.pred_score, b.pred_score)
+
+
+@pytest.mark.slow
+def test_offline_teacher_then_student(tmp_path, tiny_cifar100, cifar_options, tool_runner):
+    base = cifar_options(tiny_cifar100, batch_size=4) + ['train_dataloader.dataset.indices=8']
+    teacher_dir = str(tmp_path / 'teacher')
+    tool_runner(['tools/train.py', f'{CFG}/wrn40-2_cifar100_teacher.py', '--work-dir',
+                 teacher_dir, '--cfg-options', *base, *SMALL_WRN])
+    teacher_ckpt = _last_checkpoint(teacher_dir)
+    student_dir = str(tmp_path / 'student')
+    small_teacher = [o.replace('model.student.', 'model.teacher.') for o in SMALL_WRN]
+    proc = tool_runner(['tools/train.py', f'{CFG}/wrn40-2_to_wrn16-2_cifar100_student.py',
+                        '--work-dir', student_dir, '--cfg-options', *base, *SMALL_WRN,
+                        *small_teacher, f'model.teacher_checkpoint={teacher_ckpt}'])
+    assert 'distill/loss_kl' in proc.stdout + proc.stderr or \
+        'distill.loss_kl' in proc.stdout + proc.stderr
+    assert _last_checkpoint(student_dir).endswith('epoch_1.pth')
+
+
+@pytest.mark.slow
+def test_online_two_process_gloo(tmp_path, tiny_cifar100, cifar_options, tool_runner):
+    opts = cifar_options(tiny_cifar100, batch_size=2) + SMALL_R + \
+        ['train_dataloader.dataset.indices=8']
+    work_dir = str(tmp_path / 'dist')
+    tool_runner(['tools/dist_train.sh', f'{CFG}/resnet56_cifar100_online.py', '2',
+                 '--work-dir', work_dir, '--cfg-options', *opts], env={'PORT': '29517'})
+    assert _last_checkpoint(work_dir).endswith('epoch_1.pth')

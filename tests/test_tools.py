@@ -1,0 +1,104 @@
+"""The user-facing tools end to end, on a tiny CIFAR-100 set in the official pickle format:
+train -> resume -> test -> export -> reload with weights_only, a missing-data run, a
+2-process gloo run, and the benchmark tool."""
+import glob
+import json
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+BASELINE = 'configs/baseline/resnet18_cifar100.py'
+pytestmark = pytest.mark.slow
+
+
+def _last_checkpoint(work_dir):
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def test_train_resume_test_export(tmp_path, tiny_cifar100, cifar_options, tool_runner,
+                                  mmpretrain_scope):
+    work_dir = str(tmp_path / 'work')
+    opts = cifar_options(tiny_cifar100, batch_size=8, max_epochs=1)
+    tool_runner(['tools/train.py', BASELINE, '--work-dir', work_dir, '--cfg-options', *opts])
+    ckpt = _last_checkpoint(work_dir)
+    assert ckpt.endswith('epoch_1.pth')
+
+    # --resume (auto) continues from epoch 1 to epoch 2: needs the checkpoint-loading fix
+    opts2 = cifar_options(tiny_cifar100, batch_size=8, max_epochs=2)
+    proc = tool_runner(['tools/train.py', BASELINE, '--work-dir', work_dir, '--resume',
+                        '--cfg-options', *opts2])
+    assert 'resumed epoch: 1' in proc.stdout + proc.stderr
+    ckpt = _last_checkpoint(work_dir)
+    assert ckpt.endswith('epoch_2.pth')
+
+    proc = tool_runner(['tools/test.py', BASELINE, ckpt, '--work-dir', work_dir,
+                        '--out', str(tmp_path / 'metrics.pkl'), '--out-item', 'metrics',
+                        '--cfg-options', *opts])
+    assert 'accuracy/top1' in proc.stdout + proc.stderr
+
+    out = str(tmp_path / 'plain.pth')
+    tool_runner(['tools/export.py', ckpt, out])
+    exported = torch.load(out, weights_only=True)
+    assert exported['meta']['epoch'] == 2 and exported['meta']['stripped_prefix'] == ''
+    assert set(exported['state_dict']) == set(
+        torch.load(ckpt, weights_only=False)['state_dict'])
+
+    # the exported file reproduces the checkpoint's predictions in a plain model
+    from mmengine.registry import MODELS
+    cfg = Config.fromfile(BASELINE)
+    cfg.model.data_preprocessor = cfg.data_preprocessor
+    plain = MODELS.build(cfg.model).eval()
+    plain.load_state_dict(exported['state_dict'], strict=True)
+    reference = MODELS.build(cfg.model).eval()
+    reference.load_state_dict(torch.load(ckpt, weights_only=False)['state_dict'], strict=True)
+    images = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    data = plain.data_preprocessor({'inputs': images}, False)
+    with torch.no_grad():
+        assert torch.equal(plain(data['inputs'], mode='tensor'),
+                           reference(data['inputs'], mode='tensor'))
+
+    backbone_out = str(tmp_path / 'backbone.pth')
+    proc = tool_runner(['tools/export.py', ckpt, backbone_out, '--part', 'backbone',
+                        '--check', BASELINE])
+    assert 'OK' in proc.stdout
+    keys = torch.load(backbone_out, weights_only=True)['state_dict'].keys()
+    assert keys and all(k.startswith('backbone.') for k in keys)
+
+
+def test_missing_cifar_stops_with_a_clear_message(tmp_path, cifar_options, tool_runner):
+    empty = str(tmp_path / 'nothing_here')
+    opts = [o for o in cifar_options(empty) if 'download' not in o and 'verify_md5' not in o]
+    proc = tool_runner(['tools/train.py', BASELINE, '--work-dir', str(tmp_path / 'w'),
+                        '--cfg-options', *opts], check=False, timeout=120)
+    assert proc.returncode != 0
+    assert 'cifar-100-python' in proc.stderr and 'nothing_here' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+def test_dist_train_two_cpu_processes(tmp_path, tiny_cifar100, cifar_options, tool_runner):
+    work_dir = str(tmp_path / 'dist')
+    opts = cifar_options(tiny_cifar100, batch_size=4, max_epochs=1)
+    proc = tool_runner(['tools/dist_train.sh', BASELINE, '2', '--work-dir', work_dir,
+                        '--cfg-options', *opts], env={'PORT': '29511'})
+    log = proc.stdout + proc.stderr
+    assert 'Distributed training is not used' not in log
+    # 32 images, 2 processes x batch 4 -> 4 iterations per epoch
+    assert 'Epoch(train) [1][4/4]' in log
+    assert osp.exists(osp.join(work_dir, 'epoch_1.pth'))
+    assert glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+
+
+def test_benchmark_prints_its_figures(tmp_path, tool_runner):
+    out = str(tmp_path / 'bench.json')
+    proc = tool_runner(['tools/benchmark.py', BASELINE, '--batch-size', '2', '--warmup', '1',
+                        '--iters', '2', '--input-size', '32', '--json', out])
+    assert 'step (ms, median)' in proc.stdout
+    with open(out) as f:
+        result = json.load(f)['results'][0]
+    assert result['deploy_params_m'] == pytest.approx(11.220, abs=5e-4)
+    assert result['train_params_m'] == result['deploy_params_m']
+    # ResNet-18 at 32x32: 555.5 M MACs per image (spec 1.3) = 1.111 GFLOPs
+    assert result['deploy_gflops_per_img'] == pytest.approx(2 * 0.5555, rel=2e-3)

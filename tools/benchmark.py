@@ -1,0 +1,214 @@
+"""Time the full training step of a config on synthetic inputs, and count its cost.
+
+    python tools/benchmark.py CONFIG [--batch-size B] [--iters N] [--warmup W]
+                              [--device cpu|cuda] [--input-size S] [--compare CONFIG2]
+                              [--cfg-options k=v ...] [--json OUT]
+
+One step = data preprocessor + forward of every network the method runs + backward +
+optimizer step(s), i.e. ``model.train_step`` with the config's optimizer wrapper, exactly
+what the Runner calls. After ``--warmup`` steps, ``--iters`` steps are timed and the median
+is reported, with images/s, peak memory (CUDA: max allocated; CPU: peak RSS of the
+process), parameter counts and forward FLOPs per image of the training graph (``loss``
+mode, every auxiliary network included) and of the deployable model (``tensor`` mode).
+FLOPs are counted with ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and
+matrix products, like mmengine's analysis; MACs = FLOPs / 2). ``--compare`` runs a second
+config (e.g. the baseline) and prints both rows and their ratios.
+"""
+import argparse
+import copy
+import json
+import resource
+import statistics
+import time
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.utils import import_modules_from_strings
+from torch.utils.flop_counter import FlopCounterMode
+
+import mmselfkd  # noqa: F401
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Benchmark a training step')
+    parser.add_argument('config')
+    parser.add_argument('--compare', metavar='CONFIG2', help='a second config, e.g. baseline')
+    parser.add_argument('--batch-size', type=int, help='images per step (default: config)')
+    parser.add_argument('--iters', type=int, default=10, help='timed steps')
+    parser.add_argument('--warmup', type=int, default=3, help='untimed steps first')
+    parser.add_argument('--device', choices=['cpu', 'cuda'],
+                        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--input-size', type=int, nargs='+',
+                        help='H [W] of the synthetic images (default: from the pipeline)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of both configs')
+    parser.add_argument('--json', help='also write the results to this file')
+    return parser.parse_args()
+
+
+def infer_input_size(cfg):
+    """Training crop size of the config's pipeline (``crop_size``/``scale``), else 224."""
+    def find(value):
+        if isinstance(value, dict):
+            for key in ('crop_size', 'scale'):
+                if key in value and value.get('type') not in ('RandomResize', 'Resize'):
+                    size = value[key]
+                    return (size, size) if isinstance(size, int) else tuple(size)
+            for item in value.values():
+                found = find(item)
+                if found:
+                    return found
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                found = find(item)
+                if found:
+                    return found
+        return None
+    if isinstance(cfg.get('crop_size'), (list, tuple)):
+        return tuple(cfg.crop_size)
+    return find(cfg.get('train_dataloader', {}).get('dataset', {})) or (224, 224)
+
+
+def synthetic_batch(scope, model, batch_size, size, num_classes):
+    """A batch as the dataloader would give it: uint8 images and ground truth."""
+    h, w = size
+    inputs = torch.randint(0, 256, (batch_size, 3, h, w), dtype=torch.uint8)
+    if scope == 'mmpretrain':
+        from mmpretrain.structures import DataSample
+        samples = [DataSample().set_gt_label(i % num_classes) for i in range(batch_size)]
+        return dict(inputs=inputs, data_samples=samples)
+    if scope == 'mmseg':
+        from mmengine.structures import PixelData
+        from mmseg.structures import SegDataSample
+        samples = []
+        for i in range(batch_size):
+            sample = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
+                                                 pad_shape=(h, w)))
+            sample.gt_sem_seg = PixelData(
+                data=torch.randint(0, num_classes, (1, h, w), dtype=torch.long))
+            samples.append(sample)
+        return dict(inputs=list(inputs), data_samples=samples)
+    if scope == 'mmdet':
+        from mmdet.testing import demo_mm_inputs
+        packed = demo_mm_inputs(batch_size, [[3, h, w]] * batch_size, num_items=[3] * batch_size,
+                                num_classes=num_classes)
+        return packed
+    raise ValueError(f'benchmark supports mmpretrain, mmseg and mmdet configs, not {scope!r}')
+
+
+def count_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def measure(config, args):
+    cfg = Config.fromfile(config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    scope = cfg.get('default_scope', 'mmpretrain')
+    init_default_scope(scope)
+    model_cfg = copy.deepcopy(cfg.model)
+    if 'data_preprocessor' in cfg:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg).to(args.device)
+    model.init_weights()
+    model.train()
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+
+    batch_size = args.batch_size or cfg.train_dataloader.batch_size
+    size = tuple(args.input_size) if args.input_size else infer_input_size(cfg)
+    size = (size[0], size[-1])
+    num_classes = (cfg.get('data_preprocessor') or {}).get('num_classes') \
+        or cfg.get('num_classes') or 10
+    data = synthetic_batch(scope, model, batch_size, size, num_classes)
+    deployable = getattr(model, 'deployable', model)
+
+    # FLOPs of one forward: training graph (every network of the method) and deployable.
+    with torch.no_grad():
+        processed = model.data_preprocessor(copy.deepcopy(data), True)
+        with FlopCounterMode(display=False) as counter:
+            model(**processed, mode='loss')
+        train_flops = counter.get_total_flops() / batch_size
+        deployable.eval()
+        with FlopCounterMode(display=False) as counter:
+            deployable(processed['inputs'], mode='tensor')
+        deploy_flops = counter.get_total_flops() / batch_size
+        model.train()
+
+    if args.device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+    times = []
+    for step in range(args.warmup + args.iters):
+        batch = copy.deepcopy(data)
+        if args.device == 'cuda':
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        model.train_step(batch, optim_wrapper)
+        if args.device == 'cuda':
+            torch.cuda.synchronize()
+        if step >= args.warmup:
+            times.append(time.perf_counter() - start)
+    step_time = statistics.median(times)
+    if args.device == 'cuda':
+        peak_mib = torch.cuda.max_memory_allocated() / 2**20
+        memory_kind = 'max allocated'
+    else:
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        memory_kind = 'peak RSS'
+    return dict(
+        config=config, device=args.device, batch_size=batch_size, input_size=list(size),
+        step_time_s=step_time, images_per_s=batch_size / step_time,
+        peak_memory_mib=peak_mib, memory_kind=memory_kind,
+        train_params_m=count_params(model) / 1e6,
+        deploy_params_m=count_params(deployable) / 1e6,
+        train_gflops_per_img=train_flops / 1e9, deploy_gflops_per_img=deploy_flops / 1e9,
+        torch=torch.__version__, threads=torch.get_num_threads())
+
+
+HEADER = ('| config | device | batch | step (ms, median) | img/s | peak mem (MiB) | '
+          'train params (M) | deploy params (M) | train GFLOPs/img | deploy GFLOPs/img |\n'
+          '|---|---|---|---|---|---|---|---|---|---|')
+
+
+def row(r):
+    return (f"| {r['config']} | {r['device']} | {r['batch_size']} | {r['step_time_s'] * 1e3:.1f} "
+            f"| {r['images_per_s']:.1f} | {r['peak_memory_mib']:.0f} ({r['memory_kind']}) "
+            f"| {r['train_params_m']:.3f} | {r['deploy_params_m']:.3f} "
+            f"| {r['train_gflops_per_img']:.3f} | {r['deploy_gflops_per_img']:.3f} |")
+
+
+def main():
+    args = parse_args()
+    results = [measure(args.config, args)]
+    if args.compare:
+        results.append(measure(args.compare, args))
+    print(f"torch {results[0]['torch']}, {results[0]['threads']} threads, "
+          f"input {results[0]['input_size']}, {args.warmup} warm-up + {args.iters} timed steps")
+    print(HEADER)
+    for r in results:
+        print(row(r))
+    summary = {'results': results}
+    if args.compare:
+        a, b = results
+        ratios = dict(
+            step_time=a['step_time_s'] / b['step_time_s'],
+            train_flops=a['train_gflops_per_img'] / b['train_gflops_per_img'],
+            deploy_params=a['deploy_params_m'] / b['deploy_params_m'],
+            deploy_flops=a['deploy_gflops_per_img'] / b['deploy_gflops_per_img'])
+        ratios['step_time_over_flops'] = ratios['step_time'] / ratios['train_flops']
+        summary['ratios'] = ratios
+        print(f"ratios (first / second): step time {ratios['step_time']:.2f}x, "
+              f"training FLOPs {ratios['train_flops']:.2f}x, "
+              f"step-time ratio / FLOPs ratio {ratios['step_time_over_flops']:.2f}, "
+              f"deployable params {ratios['deploy_params']:.3f}x, "
+              f"deployable FLOPs {ratios['deploy_flops']:.3f}x")
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(summary, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,138 @@
+"""Train a model (mmselfkd algorithm or plain mmpretrain/mmseg/mmdet model).
+
+The flags are mmpretrain's ``tools/train.py`` flags, so users' habits carry over:
+
+    python tools/train.py CONFIG [--work-dir D] [--resume [CKPT]] [--amp] [--no-validate]
+                          [--auto-scale-lr] [--cfg-options k=v ...] [--launcher pytorch]
+"""
+import argparse
+import os
+import os.path as osp
+from copy import deepcopy
+
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.model import is_model_wrapper
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmselfkd  # noqa: F401  (registration, version checks, checkpoint-loading fix)
+from mmselfkd.datasets import DatasetNotFoundError
+from mmselfkd.utils.downstream import (BackboneCheckpointError, apply_backbone_checkpoint,
+                                       check_backbone_checkpoint)
+from mmselfkd.utils.launch import setup_cpu_distributed, uses_mmpretrain_collate
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a model with mmselfkd')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from the given checkpoint, or (no value) from the latest checkpoint '
+        'in the work directory')
+    parser.add_argument('--amp', action='store_true',
+                        help='enable automatic-mixed-precision training (GPU)')
+    parser.add_argument('--no-validate', action='store_true',
+                        help='do not evaluate checkpoints during training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by the actual total batch size')
+    parser.add_argument('--no-pin-memory', action='store_true',
+                        help='disable pin_memory in the dataloaders')
+    parser.add_argument('--no-persistent-workers', action='store_true',
+                        help='disable persistent_workers in the dataloaders')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, key=value pairs merged into it, e.g. '
+        'train_dataloader.batch_size=64 or key="[a,b]"')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def enable_amp(cfg):
+    """``--amp`` for one optimizer wrapper, or for every wrapper of a multi-optimizer config."""
+    optim_wrapper = cfg.optim_wrapper
+    wrappers = [optim_wrapper]
+    if 'constructor' in optim_wrapper and 'optimizer' not in optim_wrapper:
+        wrappers = [v for v in optim_wrapper.values()
+                    if isinstance(v, dict) and 'optimizer' in v]
+    for wrapper in wrappers:
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def merge_args(cfg, args):
+    """Merge CLI arguments into the config (as mmpretrain's train.py does)."""
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        enable_amp(cfg)
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+
+    default_dataloader_cfg = ConfigDict(pin_memory=True, persistent_workers=True)
+    if uses_mmpretrain_collate(cfg):
+        default_dataloader_cfg.collate_fn = dict(type='default_collate')
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(field, None) is None:
+            continue
+        dataloader_cfg = deepcopy(default_dataloader_cfg)
+        dataloader_cfg.update(cfg[field])
+        cfg[field] = dataloader_cfg
+        if args.no_pin_memory:
+            cfg[field]['pin_memory'] = False
+        if args.no_persistent_workers:
+            cfg[field]['persistent_workers'] = False
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        # torch refuses persistent workers without workers
+        if cfg.get(field, None) is not None and cfg[field].get('num_workers', 0) == 0:
+            cfg[field]['persistent_workers'] = False
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    try:
+        backbone_checkpoint = apply_backbone_checkpoint(cfg)
+        setup_cpu_distributed(cfg)
+        if 'runner_type' not in cfg:
+            runner = Runner.from_cfg(cfg)
+        else:
+            runner = RUNNERS.build(cfg)
+        if backbone_checkpoint:
+            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            check_backbone_checkpoint(model, backbone_checkpoint)
+        runner.train()
+    except (DatasetNotFoundError, BackboneCheckpointError) as error:
+        # setup problems, not bugs: print the fix, not a traceback
+        raise SystemExit(f'error: {error}') from None
+
+
+if __name__ == '__main__':
+    main()
