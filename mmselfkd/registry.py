@@ -8,10 +8,14 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import Registry
 
-__all__ = ['MODELS', 'DATASETS', 'HOOKS', 'PARAM_SCHEDULERS', 'METRICS']
+__all__ = [
+    'MODELS', 'DATASETS', 'HOOKS', 'PARAM_SCHEDULERS', 'METRICS', 'OPTIM_WRAPPER_CONSTRUCTORS'
+]
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmselfkd',
                   locations=['mmselfkd.models'])
@@ -23,3 +27,6 @@ PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDUL
                             scope='mmselfkd', locations=['mmselfkd.engine.schedulers'])
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmselfkd',
                    locations=['mmselfkd.evaluation'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    scope='mmselfkd', locations=['mmselfkd.engine.optimizers'])

@@ -220,7 +220,14 @@ def cifar_stem_backbone(tmp_path_factory):
 # ----------------------------------------------------------------------------- tests
 
 def test_every_downstream_config_takes_the_backbone_from_one_variable():
-    assert len(DOWNSTREAM_CONFIGS) == 20
+    # the matrix: {DeepLabV3, PSPNet} x {VOC aug, ADE20K, Cityscapes} and
+    # {RetinaNet, Faster R-CNN} x {COCO, VOC0712}, each with ResNet-18 and ResNet-50
+    seg = [f'{m}_r{d}-d8_{s}.py' for m in ('deeplabv3', 'pspnet') for d in (18, 50)
+           for s in ('4xb4-20k_voc12aug-512x512', '4xb4-80k_ade20k-512x512',
+                     '4xb2-80k_cityscapes-512x1024')]
+    det = [f'{m}_r{d}_fpn_1x_{s}.py' for m in ('retinanet', 'faster-rcnn') for d in (18, 50)
+           for s in ('coco', 'voc0712')]
+    assert sorted(osp.basename(c) for c in DOWNSTREAM_CONFIGS) == sorted(seg + det)
     for config in DOWNSTREAM_CONFIGS:
         name = osp.basename(config)
         cfg = Config.fromfile(config)
@@ -306,11 +313,11 @@ def test_deeplabv3_trains_and_tests_from_the_export(exported_backbone, tmp_path,
     assert 'Iter(train) [2/2]' in log and 'decode.loss_ce' in log and 'mIoU' in log
     ckpt = str(work_dir / 'iter_2.pth')
     trained = load_state_dict(ckpt)
-    # two SGD steps move the exported weights a little; a random start would be far away
+    # two SGD steps move the exported weights by ~1e-4 (relative); a fresh init is ~2 away
     for key, value in exported.items():
         if key.endswith('conv1.weight') or key.endswith('conv2.weight'):
             distance = (trained[key] - value).norm() / value.norm()
-            assert 0 < distance < 0.05, (key, float(distance))
+            assert 0 < distance < 0.01, (key, float(distance))
     proc = tool_runner(['tools/test.py', SEG_CONFIG, ckpt, '--work-dir', str(tmp_path / 'seg_test'),
                         '--cfg-options', *opts])
     assert 'mIoU' in proc.stdout + proc.stderr

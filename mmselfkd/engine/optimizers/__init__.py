@@ -1,3 +1,3 @@
-from .multi_optim_constructor import OPTIM_WRAPPER_CONSTRUCTORS, MultiOptimWrapperConstructor
+from .multi_optim_constructor import MultiOptimWrapperConstructor
 
-__all__ = ['OPTIM_WRAPPER_CONSTRUCTORS', 'MultiOptimWrapperConstructor']
+__all__ = ['MultiOptimWrapperConstructor']

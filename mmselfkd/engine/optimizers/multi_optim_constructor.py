@@ -4,15 +4,9 @@ from typing import Dict, List, Optional, Union
 
 from mmengine.model import is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
-from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_CONSTRUCTORS
-from mmengine.registry import Registry
 from torch import nn
 
-# mmselfkd.registry has no optimizer-constructor registry yet; this child of MMEngine's root
-# registry lets configs name ``type='mmselfkd.MultiOptimWrapperConstructor'``.
-OPTIM_WRAPPER_CONSTRUCTORS = Registry(
-    'optimizer wrapper constructor', parent=MMENGINE_CONSTRUCTORS, scope='mmselfkd',
-    locations=['mmselfkd.engine.optimizers'])
+from mmselfkd.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()

@@ -1,3 +1,3 @@
-__all__ = []
-from .warmup import LinearWarmupLR, LinearWarmupParamScheduler  # noqa: E402
-__all__ += ['LinearWarmupLR', 'LinearWarmupParamScheduler']
+from .warmup import LinearWarmupLR, LinearWarmupParamScheduler
+
+__all__ = ['LinearWarmupLR', 'LinearWarmupParamScheduler']

@@ -10,7 +10,7 @@ from mmengine.model import BaseModule, ModuleList
 from torch import Tensor, nn
 
 from mmselfkd.models.aux_branches import build_stage, stage_out_channels
-from mmselfkd.models.losses import kl_divergence
+from mmselfkd.models.losses import at_least_float32, kl_divergence
 from mmselfkd.registry import MODELS
 from .base import BaseSelfKDAlgorithm, build_module
 
@@ -20,14 +20,9 @@ def interpolate(tensor: Tensor, lam: float, perm: Tensor) -> Tensor:
     return lam * tensor + (1 - lam) * tensor[perm]
 
 
-def _at_least_float32(tensor: Tensor) -> Tensor:
-    # distillation terms run in float32 under autocast; float64 inputs (goldens) stay exact
-    return tensor if tensor.dtype in (torch.float32, torch.float64) else tensor.float()
-
-
 def mixup_cross_entropy(logits: Tensor, labels: Tensor, lam: float, perm: Tensor) -> Tensor:
     """``lam * CE(p, y) + (1 - lam) * CE(p, y[perm])`` (official ``mixup_criterion``)."""
-    logits = _at_least_float32(logits)
+    logits = at_least_float32(logits)
     return (lam * F.cross_entropy(logits, labels)
             + (1 - lam) * F.cross_entropy(logits, labels[perm]))
 
@@ -35,7 +30,7 @@ def mixup_cross_entropy(logits: Tensor, labels: Tensor, lam: float, perm: Tensor
 def discriminator_bce(discriminator: nn.Module, interpolated: Tensor, mixed: Tensor) -> Tensor:
     """BCE of a discriminator asked to tell interpolated (``[1, 0]``) from mixed (``[0, 1]``)
     features, after global average pooling (official ``methods/adversarial.py``)."""
-    features = _at_least_float32(torch.cat([interpolated, mixed]))
+    features = at_least_float32(torch.cat([interpolated, mixed]))
     if features.dim() > 2:
         features = features.mean(dim=tuple(range(2, features.dim())))
     num = interpolated.shape[0]
@@ -98,7 +93,7 @@ def mixskd_losses(stage_logits: Sequence[Tensor], interpolated_features: Sequenc
 
     losses = {'loss_cls': deployed_ce(clean[deployed], labels)}
     for k in aux_stages:
-        losses[f'stage{k + 1}.loss_cls'] = F.cross_entropy(_at_least_float32(clean[k]), labels)
+        losses[f'stage{k + 1}.loss_cls'] = F.cross_entropy(at_least_float32(clean[k]), labels)
 
     # Self-teacher -> deployed classifier, crossed: the interpolated logits learn from the
     # teacher on mixed images and vice versa. The teacher side is a target: detached.
@@ -111,7 +106,7 @@ def mixskd_losses(stage_logits: Sequence[Tensor], interpolated_features: Sequenc
         + kl_divergence(mixed[k], interpolated[k].detach(), temperature) for k in aux_stages)
     # Both sides receive gradient, as in the official code (no detach).
     losses['distill.loss_feature_mse'] = sum(
-        F.mse_loss(_at_least_float32(a), _at_least_float32(b))
+        F.mse_loss(at_least_float32(a), at_least_float32(b))
         for a, b in zip(interpolated_features, mixed_features))
     losses['distill.loss_discriminator_bce'] = sum(
         discriminator_bce(d, a, b)

@@ -1,6 +1,5 @@
 from .cifar_resnet import CIFARResNet
+from .resnet_cifar import ResNet_CIFAR
 from .wide_resnet import WideResNet
 
-__all__ = ['CIFARResNet', 'WideResNet']
-from .resnet_cifar import ResNet_CIFAR  # noqa: E402
-__all__ += ['ResNet_CIFAR']
+__all__ = ['CIFARResNet', 'WideResNet', 'ResNet_CIFAR']

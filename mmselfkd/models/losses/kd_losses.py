@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from mmselfkd.registry import MODELS
 
 
-def _at_least_float32(x: Tensor) -> Tensor:
+def at_least_float32(x: Tensor) -> Tensor:
     """Upcast half/bfloat16 (autocast) tensors; keep float32 and float64 as they are."""
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
@@ -33,8 +33,8 @@ def kl_divergence(student_logits: Tensor, teacher_logits: Tensor, temperature: f
     if student_logits.shape != teacher_logits.shape:
         raise ValueError(f'kl_divergence needs logits of equal shape, got '
                          f'{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}')
-    log_p_s = F.log_softmax(_at_least_float32(student_logits) / temperature, dim=1)
-    log_p_t = F.log_softmax(_at_least_float32(teacher_logits) / temperature, dim=1)
+    log_p_s = F.log_softmax(at_least_float32(student_logits) / temperature, dim=1)
+    log_p_t = F.log_softmax(at_least_float32(teacher_logits) / temperature, dim=1)
     kl = (log_p_t.exp() * (log_p_t - log_p_s)).sum(dim=1)
     if reduction == 'batchmean':
         loss = kl.sum() / kl.shape[0]
@@ -49,15 +49,15 @@ def kl_divergence(student_logits: Tensor, teacher_logits: Tensor, temperature: f
 
 def attention_map(feature: Tensor) -> Tensor:
     """Spatial attention ``A(f) = mean_c f**2`` of a ``(N, C, H, W)`` map -> ``(N, 1, H, W)``."""
-    return _at_least_float32(feature).pow(2).mean(dim=1, keepdim=True)
+    return at_least_float32(feature).pow(2).mean(dim=1, keepdim=True)
 
 
 def normalized_distance(a: Tensor, b: Tensor) -> Tensor:
     """``mean((N(a) - N(b))**2)`` with ``N`` the per-sample L2 normalisation of the flattened
     tensors (eps 1e-12); the mean runs over every element of the flattened ``(N, D)`` pair.
     """
-    a = F.normalize(_at_least_float32(a).flatten(1), dim=1)
-    b = F.normalize(_at_least_float32(b).flatten(1), dim=1)
+    a = F.normalize(at_least_float32(a).flatten(1), dim=1)
+    b = F.normalize(at_least_float32(b).flatten(1), dim=1)
     return (a - b).pow(2).mean()
 
 
