@@ -3,6 +3,7 @@
 ``tests/`` has no ``__init__.py`` on purpose: the mmsegmentation wheel installs a top-level
 ``tests`` package into site-packages.
 """
+import json
 import os
 import os.path as osp
 import pickle
@@ -11,9 +12,14 @@ import sys
 
 import numpy as np
 import pytest
+from mmengine.config import Config
+from PIL import Image
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
+SEG_CONFIG = 'configs/downstream/deeplabv3_r18-d8_4xb4-20k_voc12aug-512x512.py'
+DET_CONFIG = 'configs/downstream/retinanet_r18_fpn_1x_coco.py'
+DET_CLASSES = ('cat', 'dog', 'bird')
 
 
 def make_cifar100(root: str, num_train: int = 32, num_test: int = 16, seed: int = 0) -> str:
@@ -37,6 +43,120 @@ def make_cifar100(root: str, num_train: int = 32, num_test: int = 16, seed: int 
     with open(osp.join(folder, 'meta'), 'wb') as f:
         pickle.dump(meta, f)
     return root
+
+
+# ------------------------------------------------ VOC-aug (mmseg) and COCO (mmdet) sets
+
+def pipeline_index(pipeline, transform: str) -> int:
+    """Position of ``transform`` in an upstream pipeline (so upstream reorderings do not break)."""
+    types = [step['type'] for step in pipeline]
+    assert transform in types, f'{transform} not in {types}'
+    return types.index(transform)
+
+
+def make_voc_aug(root: str, num_train: int = 4, num_val: int = 2, size: int = 64) -> str:
+    """Pascal VOC 2012 after mmseg's voc_aug.py: palette PNGs, SBD-style grey PNGs, lists."""
+    voc = osp.join(root, 'VOCdevkit', 'VOC2012')
+    for sub in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug',
+                'ImageSets/Segmentation'):
+        os.makedirs(osp.join(voc, sub), exist_ok=True)
+    rng = np.random.RandomState(0)
+    palette = rng.randint(0, 256, 256 * 3).astype(np.uint8).tolist()
+    names = [f'2012_{i:06d}' for i in range(num_train + num_val)]
+    for name in names:
+        image = rng.randint(0, 256, (size, size, 3), dtype=np.uint8)
+        Image.fromarray(image).save(osp.join(voc, 'JPEGImages', f'{name}.jpg'))
+        label = np.repeat(np.repeat(rng.randint(0, 21, (4, 4)), size // 4, 0), size // 4, 1)
+        label[:2] = 255  # VOC's ignore value on the object borders
+        label = label.astype(np.uint8)
+        indexed = Image.fromarray(label, mode='P')
+        indexed.putpalette(palette)
+        indexed.save(osp.join(voc, 'SegmentationClass', f'{name}.png'))
+        Image.fromarray(label, mode='L').save(osp.join(voc, 'SegmentationClassAug', f'{name}.png'))
+    lists = {'train': names[:num_train], 'aug': names[:num_train], 'val': names[num_train:]}
+    for split, items in lists.items():
+        with open(osp.join(voc, 'ImageSets', 'Segmentation', f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(items) + '\n')
+    return voc
+
+
+def make_coco(root: str, num_train: int = 4, num_val: int = 2) -> str:
+    """COCO-format detection set: images/*.jpg, annotations/instances_{train,val}.json."""
+    os.makedirs(osp.join(root, 'images'), exist_ok=True)
+    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    rng = np.random.RandomState(1)
+    categories = [{'id': i + 1, 'name': name, 'supercategory': 'animal'}
+                  for i, name in enumerate(DET_CLASSES)]
+    image_id = ann_id = 0
+    for split, num in (('train', num_train), ('val', num_val)):
+        images, annotations = [], []
+        for _ in range(num):
+            image_id += 1
+            width, height = 128, 96
+            file_name = f'{split}_{image_id:04d}.jpg'
+            Image.fromarray(rng.randint(0, 256, (height, width, 3), dtype=np.uint8)).save(
+                osp.join(root, 'images', file_name))
+            images.append({'id': image_id, 'file_name': file_name, 'width': width,
+                           'height': height})
+            for k in range(3):
+                ann_id += 1
+                x, y = float(rng.randint(0, 60)), float(rng.randint(0, 40))
+                w, h = float(rng.randint(20, 60)), float(rng.randint(20, 50))
+                annotations.append({'id': ann_id, 'image_id': image_id, 'category_id': k + 1,
+                                    'bbox': [x, y, w, h], 'area': w * h, 'iscrowd': 0,
+                                    'segmentation': [[x, y, x + w, y, x + w, y + h, x, y + h]]})
+        with open(osp.join(root, 'annotations', f'instances_{split}.json'), 'w') as f:
+            json.dump({'images': images, 'annotations': annotations,
+                       'categories': categories}, f)
+    return root
+
+
+def seg_options(voc_root: str, config: str = SEG_CONFIG) -> list:
+    """``--cfg-options`` that shrink a shipped VOC-aug config to the tiny set (64x64)."""
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    opts = ['model.data_preprocessor.size=(64,64)', 'train_cfg.max_iters=2',
+            'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
+            'default_hooks.logger.interval=1', 'randomness.seed=0', 'train_dataloader.batch_size=2']
+    # the VOC-aug train set is ConcatDataset(train on SegmentationClass, aug on ...Aug)
+    for i, dataset in enumerate(cfg.train_dataloader.dataset.datasets):
+        prefix = f'train_dataloader.dataset.datasets.{i}'
+        resize = pipeline_index(dataset.pipeline, 'RandomResize')
+        crop = pipeline_index(dataset.pipeline, 'RandomCrop')
+        pad = pipeline_index(dataset.pipeline, 'Pad')  # pads every crop to 512x512
+        opts += [f'{prefix}.data_root={voc_root}', f'{prefix}.pipeline.{resize}.scale=(128,64)',
+                 f'{prefix}.pipeline.{crop}.crop_size=(64,64)',
+                 f'{prefix}.pipeline.{pad}.size=(64,64)']
+    for loader in ('val_dataloader', 'test_dataloader'):
+        resize = pipeline_index(cfg[loader].dataset.pipeline, 'Resize')
+        opts += [f'{loader}.dataset.data_root={voc_root}',
+                 f'{loader}.dataset.pipeline.{resize}.scale=(64,64)']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [f'{loader}.num_workers=0', f'{loader}.persistent_workers=False']
+    return opts
+
+
+def det_options(coco_root: str, config: str = DET_CONFIG) -> list:
+    """``--cfg-options`` that shrink a shipped COCO config to the tiny 3-class set (128px)."""
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    classes = '(' + ','.join(DET_CLASSES) + ')'
+    # score_thr=0: an almost untrained RetinaNet scores below the default 0.05 everywhere, and
+    # CocoMetric reports nothing for an empty result set
+    opts = [f'model.bbox_head.num_classes={len(DET_CLASSES)}', 'model.test_cfg.score_thr=0.0',
+            'train_cfg.max_epochs=1',
+            'default_hooks.logger.interval=1', 'randomness.seed=0',
+            'train_dataloader.batch_size=2']
+    for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'val'),
+                          ('test_dataloader', 'val')):
+        resize = pipeline_index(cfg[loader].dataset.pipeline, 'Resize')
+        opts += [f'{loader}.dataset.data_root={coco_root}/',
+                 f'{loader}.dataset.ann_file=annotations/instances_{split}.json',
+                 f'{loader}.dataset.data_prefix.img=images/',
+                 f'{loader}.dataset.metainfo.classes={classes}',
+                 f'{loader}.dataset.pipeline.{resize}.scale=(128,128)',
+                 f'{loader}.num_workers=0', f'{loader}.persistent_workers=False']
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        opts.append(f'{evaluator}.ann_file={coco_root}/annotations/instances_val.json')
+    return opts
 
 
 @pytest.fixture(scope='session')

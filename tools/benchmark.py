@@ -43,7 +43,11 @@ def parse_args():
     parser.add_argument('--input-size', type=int, nargs='+',
                         help='H [W] of the synthetic images (default: from the pipeline)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of both configs')
+                        help='override settings of CONFIG')
+    parser.add_argument('--compare-cfg-options', nargs='+', action=DictAction,
+                        help='override settings of CONFIG2')
+    parser.add_argument('--cudnn-benchmark', action='store_true',
+                        help='let cuDNN pick the fastest kernels (torch.backends.cudnn.benchmark)')
     parser.add_argument('--json', help='also write the results to this file')
     return parser.parse_args()
 
@@ -102,10 +106,10 @@ def count_params(module):
     return sum(p.numel() for p in module.parameters())
 
 
-def measure(config, args):
+def measure(config, args, cfg_options=None):
     cfg = Config.fromfile(config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
     scope = cfg.get('default_scope', 'mmpretrain')
@@ -182,11 +186,13 @@ def row(r):
 
 def main():
     args = parse_args()
-    results = [measure(args.config, args)]
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
+    results = [measure(args.config, args, args.cfg_options)]
     if args.compare:
-        results.append(measure(args.compare, args))
+        results.append(measure(args.compare, args, args.compare_cfg_options))
     print(f"torch {results[0]['torch']}, {results[0]['threads']} threads, "
-          f"input {results[0]['input_size']}, {args.warmup} warm-up + {args.iters} timed steps")
+          f"input {results[0]['input_size']}, {args.warmup} warm-up + {args.iters} timed steps, "
+          f"cudnn.benchmark={args.cudnn_benchmark}")
     print(HEADER)
     for r in results:
         print(row(r))
