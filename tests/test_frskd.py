@@ -162,8 +162,8 @@ def test_spec_goldens_float64(frskd):
     assert float(distill['distill.loss_kl']) / 2 == pytest.approx(1.0770834198, rel=rel)
     assert float(distill['distill.loss_kl'] + distill['distill.loss_at']) == pytest.approx(
         5.5615234426, rel=rel)
-    total = (frskd.task_loss(zs, data_samples)['loss_cls']
-             + frskd.task_loss(zt, data_samples)['loss_cls'] + distill['distill.loss_kl']
+    total = (frskd.adapter.task_loss(zs, data_samples)['loss_cls']
+             + frskd.adapter.task_loss(zt, data_samples)['loss_cls'] + distill['distill.loss_kl']
              + distill['distill.loss_at'])
     assert float(total) == pytest.approx(12.5763503785, rel=rel)
 
@@ -258,7 +258,7 @@ def test_mixup_soft_labels_reach_both_heads(mmpretrain_scope):
     with torch.no_grad():  # BatchNorm in train mode: the same batch gives the same outputs
         feats = model.extract_stage_features(data['inputs'])
         _, teacher_logits = model.self_teacher_forward(feats)
-        student_logits = model.student_logits(feats)
+        student_logits = model.adapter.student_logits(feats)
     # official mixed_criterion lam*CE(y_a)+(1-lam)*CE(y_b) == CE with the mixed soft label
     for key, logits in (('loss_cls', student_logits), ('self_teacher.loss_cls', teacher_logits)):
         expected = -(scores * F.log_softmax(logits, 1)).sum(1).mean()

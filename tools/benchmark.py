@@ -2,14 +2,19 @@
 
     python tools/benchmark.py CONFIG [--batch-size B] [--iters N] [--warmup W]
                               [--device cpu|cuda] [--input-size S] [--compare CONFIG2]
-                              [--cfg-options k=v ...] [--json OUT]
+                              [--cfg-options k=v ...] [--compare-cfg-options k=v ...]
+                              [--cudnn-benchmark] [--json OUT]
 
 One step = data preprocessor + forward of every network the method runs + backward +
 optimizer step(s), i.e. ``model.train_step`` with the config's optimizer wrapper, exactly
 what the Runner calls. After ``--warmup`` steps, ``--iters`` steps are timed and the median
-is reported, with images/s, peak memory (CUDA: max allocated; CPU: peak RSS of the
-process), parameter counts and forward FLOPs per image of the training graph (``loss``
-mode, every auxiliary network included) and of the deployable model (``tensor`` mode).
+is reported, with images/s, peak memory (CUDA: max allocated; CPU: peak RSS; each config
+is measured in a fresh process), parameter counts and forward FLOPs per image of the
+training graph (``loss`` mode, every auxiliary network included) and of the deployable
+model (``tensor`` mode).
+Weights keep their constructor initialisation (``init_cfg`` is not applied, so nothing is
+downloaded); mmseg configs are measured at ``--input-size`` (the data preprocessor's fixed
+``size`` is set to it).
 FLOPs are counted with ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and
 matrix products, like mmengine's analysis; MACs = FLOPs / 2). ``--compare`` runs a second
 config (e.g. the baseline) and prints both rows and their ratios.
@@ -17,9 +22,11 @@ config (e.g. the baseline) and prints both rows and their ratios.
 import argparse
 import copy
 import json
+import multiprocessing
 import resource
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import torch
 from mmengine.config import Config, DictAction
@@ -102,6 +109,16 @@ def synthetic_batch(scope, model, batch_size, size, num_classes):
     raise ValueError(f'benchmark supports mmpretrain, mmseg and mmdet configs, not {scope!r}')
 
 
+def _set_seg_preprocessor_size(model_cfg, size):
+    """Set ``size`` of every ``data_preprocessor`` inside the (possibly wrapped) model config."""
+    if isinstance(model_cfg, dict):
+        for key, value in model_cfg.items():
+            if key == 'data_preprocessor' and isinstance(value, dict) and 'size' in value:
+                value['size'] = tuple(size)
+            else:
+                _set_seg_preprocessor_size(value, size)
+
+
 def count_params(module):
     return sum(p.numel() for p in module.parameters())
 
@@ -117,14 +134,18 @@ def measure(config, args, cfg_options=None):
     model_cfg = copy.deepcopy(cfg.model)
     if 'data_preprocessor' in cfg:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    size = tuple(args.input_size) if args.input_size else infer_input_size(cfg)
+    size = (size[0], size[-1])
+    if scope == 'mmseg':
+        # SegDataPreProcessor pads every batch to its `size` (the crop): follow --input-size
+        _set_seg_preprocessor_size(model_cfg, size)
+    # Constructor initialisation only: init_cfg (e.g. ImageNet-pretrained backbones, which
+    # would be downloaded) does not change the cost of a step.
     model = MODELS.build(model_cfg).to(args.device)
-    model.init_weights()
     model.train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
 
     batch_size = args.batch_size or cfg.train_dataloader.batch_size
-    size = tuple(args.input_size) if args.input_size else infer_input_size(cfg)
-    size = (size[0], size[-1])
     num_classes = (cfg.get('data_preprocessor') or {}).get('num_classes') \
         or cfg.get('num_classes') or 10
     data = synthetic_batch(scope, model, batch_size, size, num_classes)
@@ -172,6 +193,18 @@ def measure(config, args, cfg_options=None):
         torch=torch.__version__, threads=torch.get_num_threads())
 
 
+def _measure_job(config, args, cfg_options):
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
+    return measure(config, args, cfg_options)
+
+
+def measure_in_fresh_process(config, args, cfg_options):
+    """One process per config, so that peak memory (RSS or CUDA) is that config's alone."""
+    context = multiprocessing.get_context('spawn')
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_measure_job, config, args, cfg_options).result()
+
+
 HEADER = ('| config | device | batch | step (ms, median) | img/s | peak mem (MiB) | '
           'train params (M) | deploy params (M) | train GFLOPs/img | deploy GFLOPs/img |\n'
           '|---|---|---|---|---|---|---|---|---|---|')
@@ -186,10 +219,10 @@ def row(r):
 
 def main():
     args = parse_args()
-    torch.backends.cudnn.benchmark = args.cudnn_benchmark
-    results = [measure(args.config, args, args.cfg_options)]
+    jobs = [(args.config, args.cfg_options)]
     if args.compare:
-        results.append(measure(args.compare, args, args.compare_cfg_options))
+        jobs.append((args.compare, args.compare_cfg_options))
+    results = [measure_in_fresh_process(config, args, options) for config, options in jobs]
     print(f"torch {results[0]['torch']}, {results[0]['threads']} threads, "
           f"input {results[0]['input_size']}, {args.warmup} warm-up + {args.iters} timed steps, "
           f"cudnn.benchmark={args.cudnn_benchmark}")

@@ -152,7 +152,7 @@ EOF
 fi
 
 # 6. tests and mmselfkd ------------------------------------------------------------------------
-have "import pytest" || "${PIP[@]}" -r "$ROOT/requirements/tests.txt"
+have "import pytest" || { log "installing the test requirements"; "${PIP[@]}" -r "$ROOT/requirements/tests.txt"; }
 if ! (cd / && "$PY" - "$ROOT" <<'EOF' >/dev/null 2>&1
 import os, sys
 import mmselfkd

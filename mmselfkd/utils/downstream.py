@@ -13,7 +13,7 @@ from typing import Optional
 
 from torch import nn
 
-from mmselfkd.utils.export import compare_state_dicts
+from mmselfkd.utils.export import compare_state_dicts, deploy_prefix
 
 KEY = 'backbone_checkpoint'
 
@@ -23,7 +23,10 @@ class BackboneCheckpointError(RuntimeError):
 
 
 def apply_backbone_checkpoint(cfg) -> Optional[str]:
-    """Point ``model.backbone.init_cfg`` at ``cfg.backbone_checkpoint``; returns the path.
+    """Point the backbone's ``init_cfg`` at ``cfg.backbone_checkpoint``; returns the path.
+
+    The backbone is ``model.backbone``, or ``model.student.backbone`` (the deployable host)
+    when the model is an mmselfkd algorithm.
 
     Configs without the key are left untouched (returns None).
     """
@@ -35,7 +38,11 @@ def apply_backbone_checkpoint(cfg) -> Optional[str]:
             f'{KEY} is not set. Export the backbone of a trained mmselfkd model with '
             '`python tools/export.py CKPT backbone.pth --part backbone` and pass '
             f'`--cfg-options {KEY}=backbone.pth`.')
-    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+    host = cfg.model
+    prefix = deploy_prefix(cfg.model)  # e.g. 'student.' for an mmselfkd algorithm
+    if prefix:
+        host = cfg.model[prefix.rstrip('.')]
+    host.backbone.init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
     return path
 
 

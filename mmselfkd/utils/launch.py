@@ -30,6 +30,24 @@ def setup_cpu_distributed(cfg) -> None:
         # the Runner's default device_ids=[LOCAL_RANK] is for GPU modules only
         wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
+    # SyncBN needs CUDA; on gloo/CPU every process normalises its own batch, as BN does
+    if _replace_sync_bn(cfg.model):
+        print('setup_cpu_distributed: no CUDA, SyncBN layers are built as BN', flush=True)
+
+
+def _replace_sync_bn(node) -> bool:
+    """Turn every ``type='SyncBN'`` norm config inside ``node`` into ``'BN'``."""
+    found = False
+    if isinstance(node, dict):
+        if node.get('type') == 'SyncBN':
+            node['type'] = 'BN'
+            found = True
+        for value in node.values():
+            found = _replace_sync_bn(value) or found
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            found = _replace_sync_bn(value) or found
+    return found
 
 
 def uses_mmpretrain_collate(cfg) -> bool:

@@ -1,11 +1,10 @@
 from .base import BaseSelfKDAlgorithm, build_host_model, build_module
+from .ffsd import FFSD
+from .frskd import FRSKD
+from .hssakd import HSSAKD
+from .mixskd import MixSKD
 
-__all__ = ['BaseSelfKDAlgorithm', 'build_host_model', 'build_module']
-from .frskd import FRSKD  # noqa: E402
-__all__ += ['FRSKD']
-from .mixskd import MixSKD  # noqa: E402
-__all__ += ['MixSKD']
-from .hssakd import HSSAKD  # noqa: E402
-__all__ += ['HSSAKD']
-from .ffsd import FFSD  # noqa: E402
-__all__ += ['FFSD']
+__all__ = [
+    'BaseSelfKDAlgorithm', 'build_host_model', 'build_module', 'FRSKD', 'MixSKD', 'HSSAKD',
+    'FFSD'
+]

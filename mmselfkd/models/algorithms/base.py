@@ -83,9 +83,15 @@ class BaseSelfKDAlgorithm(BaseModel):
                 mode: str = 'tensor'):
         if mode == 'loss':
             return self.loss(inputs, data_samples)
-        if mode in ('predict', 'tensor'):
-            return self.deployable(inputs, data_samples, mode=mode)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.deployable(inputs, data_samples, mode='tensor')
         raise RuntimeError(f'Invalid mode "{mode}"; expected "loss", "predict" or "tensor".')
+
+    def predict(self, inputs: Tensor, data_samples: Optional[List] = None) -> List:
+        """Predictions of the deployable model (algorithms may add extra head scores)."""
+        return self.deployable(inputs, data_samples, mode='predict')
 
     def loss(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
         raise NotImplementedError

@@ -334,12 +334,6 @@ class FFSD(BaseSelfKDAlgorithm):
 
     # ------------------------------------------------------------- inference
 
-    def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
-                mode: str = 'tensor'):
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        return super().forward(inputs, data_samples, mode)
-
     def predict(self, inputs: Tensor, data_samples: Optional[List] = None) -> List:
         """The leader's predictions, plus ``f'{head}_score'`` of every ``val_heads`` entry."""
         results = self.leader(inputs, data_samples, mode='predict')

@@ -1,34 +1,57 @@
 """FRSKD: Feature Refinement via Self-Knowledge Distillation (Ji et al., CVPR 2021)."""
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmselfkd.models.losses import AttentionTransferLoss, KLDivergence, kl_divergence
+from mmselfkd.models.losses import attention_transfer, kl_divergence
 from mmselfkd.models.utils import NUM_ROTATIONS, joint_labels, rotate_batch
 from mmselfkd.registry import MODELS
 from .base import BaseSelfKDAlgorithm, build_module
+from .task_adapters import ClassificationAdapter, TaskAdapter, build_task_adapter
 
 
 @MODELS.register_module()
 class FRSKD(BaseSelfKDAlgorithm):
     """FRSKD (Ji et al., "Refine Myself by Teaching Myself: Feature Refinement via
-    Self-Knowledge Distillation", CVPR 2021, arXiv 2103.08273) for mmpretrain classifiers.
+    Self-Knowledge Distillation", CVPR 2021, arXiv 2103.08273) for mmpretrain classifiers,
+    mmseg segmentors and mmdet detectors.
 
-    A BiFPN self-teacher refines the student backbone's stage maps ``F_i`` into ``G_i`` and
-    classifies them (``z_t``); the student classifier gives ``z_s``. Loss (spec section 1.4)::
+    A BiFPN self-teacher refines the student's multi-level maps ``F_i`` into ``G_i``; a teacher
+    head on ``G_i`` gives the teacher outputs ``z_t``; the student's own head gives ``z_s``.
+    The task-specific parts (which maps, which heads, which output distillation) come from a
+    task adapter (:mod:`.task_adapters`), chosen from the student's package. Loss::
 
-        loss_cls                = CE(z_s, y)                  through the student's head
-        self_teacher.loss_cls   = CE(z_t, y)                  same head loss and labels
-        distill.loss_kl         = alpha * KL_T(z_s || sg z_t)
-        distill.loss_at         = beta * sum_i AT(F_i, sg G_i)
+        <host losses>                 student's own head(s) and loss(es): loss_cls (spec 1.4),
+                                      decode.* + aux.* (mmseg), loss_cls/loss_bbox or
+                                      loss_rpn_* + RoI losses (mmdet)
+        self_teacher.<head losses>    the teacher head's own loss on the same targets
+        distill.loss_kl = f * alpha * KL_T(z_s || sg z_t)
+        distill.loss_at = f * beta * sum_i AT(F_i, sg G_i)
 
-    ``F_i`` are not detached, so the self-teacher's CE also trains the backbone; the
-    self-teacher receives no gradient from the distillation terms (spec 1.4, 5.4).
+    ``F_i`` are not detached, so the self-teacher's loss also trains the student's backbone;
+    the self-teacher and teacher head receive no gradient from the distillation terms (spec
+    1.4, 5.4). The student head runs once; its outputs feed both its loss and the KL.
+    ``f`` (``loss_weight_factor``, 1 by default) is set by
+    :class:`~mmselfkd.engine.hooks.DistillRampupHook` for the official segmentation schedule
+    (spec 1.7: 0 during a warm-up, then ``exp(-5(1-t)^2)``).
 
-    Variants of the official repository:
+    Tasks:
+
+    * classifier (spec 1.4): maps = backbone stages; teacher head = the self-teacher's
+      classifier (``self_teacher.classifier``); ``KL_T`` over the batch (``'batchmean'``);
+      defaults alpha 2, beta 100, T 4 (official README command).
+    * segmentor (spec 1.7): maps = ``extract_feat``; teacher head (``teacher_head``) = a decode
+      head of the student's type; pixel KL at label resolution over ``B*H*W``; defaults
+      alpha 1, beta 50, T 1 (official segmentation README and code).
+    * detector: maps = the FPN levels; teacher head = a copy of the dense head
+      (``bbox_head``/``rpn_head``); per-anchor classification KL; defaults as segmentation.
+      The design and its reasons are in :mod:`.task_adapters`.
+
+    Classification variants of the official repository:
 
     * mixup / CutMix: set ``student.train_cfg.augments``; mmpretrain's batch augments mix the
       images and turn the labels into soft ``gt_score``; both CE terms use them, KD and AT are
@@ -46,48 +69,62 @@ class FRSKD(BaseSelfKDAlgorithm):
       and the distillation terms use ``[z_s; a] || [z_t; b]`` (2B rows) and the features
       ``[F_i; F_i(rotated)]`` vs ``[G_i; G_i(rotated)]`` (5B rows).
 
-    Inference, validation and export use the student only (``student.*`` keys).
+    Inference, validation and export use the student only (``student.*`` keys): a plain
+    ImageClassifier / EncoderDecoder / detector checkpoint after ``tools/export.py``.
 
     Args:
-        student: config of the deployable mmpretrain ``ImageClassifier``; its backbone must
-            return at least two stages (``out_indices``), each half the size of the previous.
+        student: config of the deployable mmpretrain ``ImageClassifier``, mmseg
+            ``EncoderDecoder`` or mmdet detector; it must give at least two maps, each of the
+            size of the previous one or half of it (``backbone.out_indices``, neck).
         self_teacher: config of the self-teacher, e.g.
-            ``dict(type='mmselfkd.BiFPNSelfTeacher', width=2, depth=2)``. ``in_channels`` and
-            ``num_classes`` are filled in from the student (or checked against it if given).
-        alpha: weight of the logit distillation. Defaults to 2 (official README command).
-        beta: weight of the attention transfer. Defaults to 100 (official README command).
-        temperature: KD temperature ``T``. Defaults to 4.
-        sla_weight: enables the SLA variant with this weight (``aux_lamb``; 1 in the README).
-            Defaults to None (off).
+            ``dict(type='mmselfkd.BiFPNSelfTeacher', width=2, depth=2)``. ``in_channels``
+            (and, for a classifier, ``num_classes``) are filled in from the student (or checked
+            against it if given).
+        teacher_head: segmentors and detectors: config of the teacher head. Defaults to None:
+            the student's ``decode_head`` / ``bbox_head`` / ``rpn_head`` config with
+            ``in_channels`` of the refined maps.
+        alpha: weight of the output distillation. Defaults to None: 2 for classifiers, 1 for
+            segmentors and detectors.
+        beta: weight of the attention transfer. Defaults to None: 100 for classifiers, 50 for
+            segmentors and detectors.
+        temperature: KD temperature ``T``. Defaults to None: 4 for classifiers, 1 otherwise.
+        sla_weight: classifiers only: enables the SLA variant with this weight (``aux_lamb``;
+            1 in the README). Defaults to None (off).
         data_preprocessor: injected by the Runner; handed to the student.
         init_cfg: initialisation config of the wrapper.
     """
 
-    #: side of the square zero image used to read the backbone's stage channels and sizes
-    probe_size = 64
-
     def __init__(self,
                  student: Union[dict, nn.Module],
                  self_teacher: Union[dict, nn.Module],
-                 alpha: float = 2.0,
-                 beta: float = 100.0,
-                 temperature: float = 4.0,
+                 teacher_head: Optional[dict] = None,
+                 alpha: Optional[float] = None,
+                 beta: Optional[float] = None,
+                 temperature: Optional[float] = None,
                  sla_weight: Optional[float] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
+        student_cfg = copy.deepcopy(dict(student)) if isinstance(student, dict) else None
         super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if getattr(self.student, 'head', None) is None:
-            raise ValueError('model.student must be a classifier with a head (ImageClassifier '
-                             'with backbone, neck and head)')
-        for name, value in (('alpha', alpha), ('beta', beta)):
-            if value < 0:
-                raise ValueError(f'model.{name} must be >= 0, got {value}')
-        self.temperature = temperature
-        self.distill_kl = KLDivergence(temperature=temperature, loss_weight=alpha)
-        self.distill_at = AttentionTransferLoss(loss_weight=beta)
+        self.adapter: TaskAdapter = build_task_adapter(self.student)
+        weights = dict(self.adapter.default_weights)
+        for name, value in (('alpha', alpha), ('beta', beta), ('temperature', temperature)):
+            if value is not None:
+                weights[name] = value
+        for name in ('alpha', 'beta'):
+            if weights[name] < 0:
+                raise ValueError(f'model.{name} must be >= 0, got {weights[name]}')
+        if weights['temperature'] <= 0:
+            raise ValueError(f'model.temperature must be > 0, got {weights["temperature"]}')
+        self.alpha, self.beta = weights['alpha'], weights['beta']
+        self.temperature = weights['temperature']
+        #: multiplies alpha and beta; DistillRampupHook sets it (1 without the hook)
+        self.loss_weight_factor = 1.0
 
         stage_channels = self._probe_stage_channels()
         self.self_teacher = self._build_self_teacher(self_teacher, stage_channels)
+        self.teacher_head = self.adapter.build_teacher_head(teacher_head, student_cfg,
+                                                            self.self_teacher.out_channels)
 
         self.sla_weight = sla_weight
         self.sla_heads: Optional[nn.ModuleDict] = None
@@ -100,29 +137,29 @@ class FRSKD(BaseSelfKDAlgorithm):
 
     # ----------------------------------------------------------------- build-time checks
     def _probe_stage_channels(self) -> List[int]:
-        """Run the backbone once on a zero image to read its stage channels and sizes."""
-        backbone = self.student.backbone
-        was_training = backbone.training
-        backbone.eval()
+        """Run the student's feature extractor once on a zero image to read its maps."""
+        size = self.adapter.probe_size
+        was_training = self.student.training
+        self.student.eval()
         try:
             with torch.no_grad():
-                probe = torch.zeros(1, self._input_channels(), self.probe_size,
-                                    self.probe_size)
-                stages = backbone(probe)
+                stages = self.adapter.stage_features(
+                    torch.zeros(1, self._input_channels(), size, size))
         finally:
-            backbone.train(was_training)
-        if not isinstance(stages, (tuple, list)) or len(stages) < 2 or any(
-                not isinstance(s, Tensor) or s.dim() != 4 for s in stages):
-            raise ValueError('FRSKD needs several (N, C, H, W) stage maps from the backbone: set '
-                             'model.student.backbone.out_indices to at least two stages, e.g. '
-                             '(0, 1, 2, 3) for ResNet')
+            self.student.train(was_training)
+        field = self.adapter.features_field
+        if len(stages) < 2 or any(not isinstance(s, Tensor) or s.dim() != 4 for s in stages):
+            raise ValueError(f'FRSKD needs several (N, C, H, W) maps from the student: set '
+                             f'{field} to give at least two, e.g. out_indices=(0, 1, 2, 3) '
+                             'for ResNet')
         sizes = [tuple(s.shape[-2:]) for s in stages]
         for finer, coarser in zip(sizes, sizes[1:]):
-            if finer != (2 * coarser[0], 2 * coarser[1]):
+            half = tuple(math.ceil(side / 2) for side in finer)
+            if coarser not in (finer, half):
                 raise ValueError(
-                    'the BiFPN self-teacher needs each stage at half the resolution of the '
-                    f'previous one; model.student.backbone.out_indices gives sizes {sizes} for '
-                    f'a {self.probe_size}x{self.probe_size} input')
+                    'the BiFPN self-teacher needs each map at half the resolution of the '
+                    f'previous one (or the same); {field} gives sizes {sizes} for a '
+                    f'{size}x{size} input')
         return [s.shape[1] for s in stages]
 
     def _input_channels(self) -> int:
@@ -132,80 +169,73 @@ class FRSKD(BaseSelfKDAlgorithm):
 
     def _build_self_teacher(self, cfg: Union[dict, nn.Module],
                             stage_channels: List[int]) -> nn.Module:
-        num_classes = getattr(self.student.head, 'num_classes', None)
         if isinstance(cfg, dict):
             cfg = copy.deepcopy(cfg)
             given = cfg.setdefault('in_channels', stage_channels)
             if list(given) != stage_channels:
                 raise ValueError(
                     f'model.self_teacher.in_channels={list(given)} does not match the channels '
-                    f'{stage_channels} of the stages model.student.backbone returns '
-                    '(out_indices); fix it or leave it out to infer it')
-            if num_classes is not None:
-                cfg.setdefault('num_classes', num_classes)
+                    f'{stage_channels} of the maps the student gives '
+                    f'({self.adapter.features_field}); fix it or leave it out to infer it')
+            for key, value in self.adapter.self_teacher_defaults().items():
+                cfg.setdefault(key, value)
         module = build_module(cfg, field='self_teacher')
         if list(getattr(module, 'in_channels', stage_channels)) != stage_channels:
             raise ValueError(f'model.self_teacher expects stage channels {module.in_channels}, '
-                             f'but model.student.backbone returns {stage_channels}')
-        classifier = getattr(module, 'classifier', None)
-        if classifier is None:
-            raise ValueError('model.self_teacher.num_classes must be set: FRSKD trains the '
-                             "self-teacher's classifier")
-        if num_classes is not None and classifier.fc.out_features != num_classes:
-            raise ValueError(f'model.self_teacher.num_classes={classifier.fc.out_features} must '
-                             f'equal model.student.head.num_classes={num_classes}')
+                             f'but the student gives {stage_channels}')
+        self.adapter.check_self_teacher(module)
         return module
 
     def _check_sla_compatible(self) -> None:
+        if not isinstance(self.adapter, ClassificationAdapter):
+            raise ValueError('model.sla_weight (self-supervised label augmentation) is for '
+                             f'classifiers only, not for a {self.adapter.task} student')
         if getattr(self.data_preprocessor, 'batch_augments', None) is not None:
             raise ValueError('model.sla_weight cannot be combined with '
                              'model.student.train_cfg.augments: SLA needs hard labels and the '
                              'official code never combines SLA with mixup/CutMix')
 
-    # --------------------------------------------------------- classification adapter
-    def extract_stage_features(self, inputs: Tensor) -> Tuple[Tensor, ...]:
-        """The backbone stage maps ``F_i`` (the taps of the attention transfer)."""
-        return self.student.extract_feat(inputs, stage='backbone')
-
-    def student_logits(self, features: Sequence[Tensor]) -> Tensor:
-        """The deployable classifier's logits ``z_s`` from the stage maps (no new backbone pass)."""
-        if self.student.with_neck:
-            features = self.student.neck(features)
-        return self.student.head(features)
-
-    def task_loss(self, logits: Tensor, data_samples: List) -> Dict[str, Tensor]:
-        """The student head's own loss on ``logits``: its loss module and label handling
-        (hard ``gt_label`` or the soft ``gt_score`` of batch augments)."""
-        losses = self.student.head._get_loss(logits, data_samples)
-        losses['loss_cls'] = losses.pop('loss')
-        return losses
-
     # ----------------------------------------------------------------------- losses
-    def self_teacher_forward(self, features: Sequence[Tensor]) -> Tuple[List[Tensor], Tensor]:
-        """Refined maps ``G_i`` and self-teacher logits ``z_t``."""
-        refined = self.self_teacher(list(features))
-        return refined, self.self_teacher.classifier(refined[-1])
+    def extract_stage_features(self, inputs: Tensor) -> List[Tensor]:
+        """The student maps ``F_i`` the self-teacher refines (and the AT taps)."""
+        return self.adapter.stage_features(inputs)
 
-    def distill_losses(self, student_logits: Tensor, teacher_logits: Tensor,
-                       student_features: Sequence[Tensor],
-                       teacher_features: Sequence[Tensor]) -> Dict[str, Tensor]:
-        """``alpha * KL_T(z_s || sg z_t)`` and ``beta * sum_i AT(F_i, sg G_i)`` (spec 1.4)."""
-        return {
-            'distill.loss_kl': self.distill_kl(student_logits, teacher_logits.detach()),
-            'distill.loss_at': self.distill_at(list(student_features),
-                                               [f.detach() for f in teacher_features]),
-        }
+    def self_teacher_forward(self, features: Sequence[Tensor]) -> Tuple[List[Tensor], Any]:
+        """Refined maps ``G_i`` and the teacher head's outputs ``z_t`` on them."""
+        refined = self.self_teacher(list(features))
+        head = self.teacher_head if self.teacher_head is not None \
+            else self.self_teacher.classifier
+        return refined, self.adapter.teacher_forward(head, refined)
+
+    def teacher_loss(self, teacher_outputs: Any, data_samples: List) -> Dict[str, Tensor]:
+        """The teacher head's own loss, prefixed ``self_teacher.``."""
+        head = self.teacher_head if self.teacher_head is not None \
+            else self.self_teacher.classifier
+        losses = self.adapter.teacher_loss(head, teacher_outputs, data_samples)
+        return {f'self_teacher.{k}': v for k, v in losses.items()}
+
+    def distill_losses(self, student_outputs: Any, teacher_outputs: Any,
+                       student_features: Sequence[Tensor], teacher_features: Sequence[Tensor],
+                       data_samples: Optional[List] = None) -> Dict[str, Tensor]:
+        """``f * alpha * KL_T(z_s || sg z_t)`` and ``f * beta * sum_i AT(F_i, sg G_i)``."""
+        factor = self.loss_weight_factor
+        kl = self.adapter.output_distillation(student_outputs,
+                                              self.adapter.detach(teacher_outputs),
+                                              data_samples, self.temperature)
+        at = sum(attention_transfer(f, g.detach())
+                 for f, g in zip(student_features, teacher_features))
+        return {'distill.loss_kl': factor * self.alpha * kl,
+                'distill.loss_at': factor * self.beta * at}
 
     def loss(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
         if self.sla_heads is not None:
             return self._loss_with_sla(inputs, data_samples)
         features = self.extract_stage_features(inputs)
-        student_logits = self.student_logits(features)
-        refined, teacher_logits = self.self_teacher_forward(features)
-        losses = self.task_loss(student_logits, data_samples)
-        losses.update({f'self_teacher.{k}': v
-                       for k, v in self.task_loss(teacher_logits, data_samples).items()})
-        losses.update(self.distill_losses(student_logits, teacher_logits, features, refined))
+        losses, student_outputs = self.adapter.student_forward(features, data_samples)
+        refined, teacher_outputs = self.self_teacher_forward(features)
+        losses.update(self.teacher_loss(teacher_outputs, data_samples))
+        losses.update(self.distill_losses(student_outputs, teacher_outputs, features, refined,
+                                          data_samples))
         return losses
 
     @staticmethod
@@ -219,7 +249,7 @@ class FRSKD(BaseSelfKDAlgorithm):
 
     def _loss_with_sla(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
         features = self.extract_stage_features(inputs)
-        student_logits = self.student_logits(features)
+        losses, student_logits = self.adapter.student_forward(features, data_samples)
         refined, teacher_logits = self.self_teacher_forward(features)
         # the official sla.py forwards the rotated batch separately from the clean one
         rotated_features = self.extract_stage_features(rotate_batch(inputs))
@@ -232,9 +262,7 @@ class FRSKD(BaseSelfKDAlgorithm):
         rotation_student = self.aggregate_rotations(joint_student)
         rotation_teacher = self.aggregate_rotations(joint_teacher)
 
-        losses = self.task_loss(student_logits, data_samples)
-        losses.update({f'self_teacher.{k}': v
-                       for k, v in self.task_loss(teacher_logits, data_samples).items()})
+        losses.update(self.teacher_loss(teacher_logits, data_samples))
         losses['sla.loss_joint_student'] = F.cross_entropy(joint_student, targets)
         losses['sla.loss_joint_self_teacher'] = F.cross_entropy(joint_teacher, targets)
         losses['sla.loss_kl'] = self.sla_weight * (

@@ -309,9 +309,3 @@ class HSSAKD(BaseSelfKDAlgorithm):
             for sample, score in zip(results, scores):
                 sample.set_field(score, 'peer_score')
         return results
-
-    def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
-                mode: str = 'tensor'):
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        return super().forward(inputs, data_samples, mode)

@@ -337,9 +337,3 @@ class MixSKD(BaseSelfKDAlgorithm):
             for sample, score in zip(predictions, scores):
                 sample.set_field(score, f'stage{index + 1}_score')
         return predictions
-
-    def forward(self, inputs: Tensor, data_samples: Optional[List] = None,
-                mode: str = 'tensor'):
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        return super().forward(inputs, data_samples, mode)

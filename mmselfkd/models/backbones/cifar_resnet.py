@@ -5,26 +5,14 @@ stem conv + BN + ReLU, three stages of post-activation BasicBlocks with ``(depth
 blocks each (strides 1/2/2), global average pooling and a linear classifier (the latter two
 are mmpretrain's ``GlobalAveragePooling`` + ``LinearClsHead`` in a config).
 """
-import math
 from typing import List, Sequence, Tuple
 
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
+from mmselfkd.models.utils import init_conv_bn
 from mmselfkd.registry import MODELS
-
-
-def init_conv_bn(module: nn.Module) -> None:
-    """The official initialisation: convs ``N(0, sqrt(2 / (k*k*C_out)))`` (He fan-out),
-    BatchNorm weight 1 and bias 0. Conv biases (if any) keep PyTorch's default."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
-            nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / fan_out))
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
 
 
 def check_out_indices(out_indices: Sequence[int], num_stages: int, owner: str) -> Tuple[int, ...]:

@@ -12,7 +12,8 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmselfkd.registry import MODELS
-from .cifar_resnet import check_out_indices, init_conv_bn
+from mmselfkd.models.utils import init_conv_bn
+from .cifar_resnet import check_out_indices
 
 BLOCK_STYLES = ('repdistiller', 'kuangliu')
 

@@ -1,7 +1,8 @@
+from .bifpn import BiFPNSelfTeacher, SelfTeacherClassifier
 from .ffsd_modules import FFSDFusionModule, FFSDSelfDistiller, FFSDTransFusion
+from .stage_aggregator import StageAggregator
 
-__all__ = ['FFSDFusionModule', 'FFSDTransFusion', 'FFSDSelfDistiller']
-from .bifpn import BiFPNSelfTeacher, SelfTeacherClassifier  # noqa: E402
-__all__ += ['BiFPNSelfTeacher', 'SelfTeacherClassifier']
-from .stage_aggregator import StageAggregator  # noqa: E402
-__all__ += ['StageAggregator']
+__all__ = [
+    'BiFPNSelfTeacher', 'SelfTeacherClassifier', 'StageAggregator', 'FFSDFusionModule',
+    'FFSDTransFusion', 'FFSDSelfDistiller'
+]

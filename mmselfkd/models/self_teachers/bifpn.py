@@ -1,9 +1,9 @@
 """FRSKD's BiFPN self-teacher (official ``BiFPNc``, spec section 1.3).
 
 The self-teacher is generic: a list of backbone stage maps (finest first, each level half the
-size of the previous one) goes in, the refined list comes out. Its image classifier is a
-separate optional piece, so a segmentation or detection adapter can put its own head on the
-refined maps.
+size of the previous one, or the same size) goes in, the refined list comes out. Its image
+classifier is a separate optional piece, so a segmentation or detection adapter can put its own
+head on the refined maps.
 """
 import math
 from typing import List, Optional, Sequence
@@ -69,6 +69,40 @@ class SamePadMaxPool2d(nn.Module):
         return F.max_pool2d(x, self.kernel_size, self.stride)
 
 
+class UpsampleProject(nn.Module):
+    """Nearest upsampling to the finer level's size, then :class:`ConvBNReLU1x1`.
+
+    For a level of exactly twice the size this is the official ``nn.Upsample(scale_factor=2)``
+    (same indices). Odd-sized levels (an FPN of a padded detection image: 13 under 25) get
+    index ``floor(i / 2)``, the alignment of the stride-2 "same" downsampling that made them;
+    levels of equal size (dilated segmentation backbones, output stride 8) are not resampled.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.project = ConvBNReLU1x1(in_channels, out_channels)
+
+    def forward(self, x: Tensor, size: Sequence[int]) -> Tensor:
+        if tuple(x.shape[-2:]) != tuple(size):
+            x = F.interpolate(x, size=tuple(size), mode='nearest')
+        return self.project(x)
+
+
+class DownsampleProject(nn.Module):
+    """:class:`SamePadMaxPool2d` (3x3, stride 2) unless the coarser level has the same size,
+    then :class:`ConvBNReLU1x1`."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.pool = SamePadMaxPool2d(3, 2)
+        self.project = ConvBNReLU1x1(in_channels, out_channels)
+
+    def forward(self, x: Tensor, size: Sequence[int]) -> Tensor:
+        if tuple(x.shape[-2:]) != tuple(size):
+            x = self.pool(x)
+        return self.project(x)
+
+
 def fast_normalized_weights(weights: Tensor, eps: float = 1e-6) -> Tensor:
     """EfficientDet's fast normalised fusion: ``relu(w) / (sum(relu(w)) + eps)``."""
     weights = F.relu(weights)
@@ -113,8 +147,10 @@ class BiFPNSelfTeacher(nn.Module):
 
     ``top_down_resample`` = nearest x2 upsampling then 1x1 conv-BN-ReLU; ``down_i`` (module
     ``bottom_up_resample``) = same-padded 3x3/2 max-pool then 1x1 conv-BN-ReLU; the blocks are
-    :class:`SeparableConvStack`. The official ``repeat > 1`` option is not offered: its
-    later layers feed ``width * c_i`` channels into convs built for ``c_i`` and fail.
+    :class:`SeparableConvStack`. A level may also have the size of the previous one (a dilated
+    backbone); then its resampling is the 1x1 conv-BN-ReLU alone (:class:`UpsampleProject`,
+    :class:`DownsampleProject`). The official ``repeat > 1`` option is not offered: its later
+    layers feed ``width * c_i`` channels into convs built for ``c_i`` and fail.
 
     Args:
         in_channels: channels ``c_i`` of the backbone stages, finest first (at least 2).
@@ -145,16 +181,14 @@ class BiFPNSelfTeacher(nn.Module):
             ConvBNReLU1x1(in_channels[i], out[i]) for i in range(1, num_levels))
         # top-down nodes for levels 1..n-1, indexed by their level
         self.top_down_resample = nn.ModuleList(
-            nn.Sequential(nn.Upsample(scale_factor=2, mode='nearest'),
-                          ConvBNReLU1x1(out[i + 1], out[i])) for i in range(num_levels - 1))
+            UpsampleProject(out[i + 1], out[i]) for i in range(num_levels - 1))
         self.top_down_blocks = nn.ModuleList(
             SeparableConvStack(out[i], depth) for i in range(num_levels - 1))
         self.top_down_weights = nn.ParameterList(
             nn.Parameter(torch.ones(2)) for _ in range(num_levels - 1))
         # bottom-up nodes for levels 2..n; the top level has no top-down input
         self.bottom_up_resample = nn.ModuleList(
-            nn.Sequential(SamePadMaxPool2d(3, 2), ConvBNReLU1x1(out[i - 1], out[i]))
-            for i in range(1, num_levels))
+            DownsampleProject(out[i - 1], out[i]) for i in range(1, num_levels))
         self.bottom_up_blocks = nn.ModuleList(
             SeparableConvStack(out[i], depth) for i in range(1, num_levels))
         self.bottom_up_weights = nn.ParameterList(
@@ -178,14 +212,16 @@ class BiFPNSelfTeacher(nn.Module):
         for level in range(num_levels - 2, -1, -1):
             w = fast_normalized_weights(self.top_down_weights[level])
             fused = (w[0] * F.relu(laterals[level])
-                     + w[1] * self.top_down_resample[level](F.relu(top_down[0])))
+                     + w[1] * self.top_down_resample[level](F.relu(top_down[0]),
+                                                            laterals[level].shape[-2:]))
             top_down.insert(0, self.top_down_blocks[level](fused))
 
         outputs = [top_down[0]]
         for level in range(1, num_levels):
             node = level - 1
             w = fast_normalized_weights(self.bottom_up_weights[node])
-            downsampled = self.bottom_up_resample[node](F.relu(outputs[-1]))
+            downsampled = self.bottom_up_resample[node](F.relu(outputs[-1]),
+                                                        bottom_up_laterals[node].shape[-2:])
             if level < num_levels - 1:
                 fused = (w[0] * F.relu(bottom_up_laterals[node]) + w[1] * F.relu(top_down[level])
                          + w[2] * downsampled)

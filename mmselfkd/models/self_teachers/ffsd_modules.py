@@ -2,24 +2,12 @@
 
 None of them is deployed: only the leader network is exported.
 """
-import math
 from typing import List
 
 from torch import Tensor, nn
 
+from mmselfkd.models.utils import init_conv_bn
 from mmselfkd.registry import MODELS
-
-
-def _official_conv_bn_init(module: nn.Module) -> None:
-    """Conv weights ~ N(0, sqrt(2 / (k*k*C_out))), BN weight 1 and bias 0 (official init of the
-    fusion module and of the leader, which owns the trans-fusion module)."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
-            nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / fan_out))
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
 
 
 def _depthwise_pointwise(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -52,7 +40,7 @@ class FFSDFusionModule(nn.Module):
         self.num_students = num_students
         self.fuse = _depthwise_pointwise(in_channels * num_students, in_channels)
         self.fc = nn.Linear(in_channels, num_classes)
-        _official_conv_bn_init(self)
+        init_conv_bn(self)  # the official init of the fusion and leader modules
 
     def forward(self, students_feature: Tensor):
         """``(N, M*C, H, W)`` concatenated features -> ``(V, z_f)``."""
@@ -76,7 +64,7 @@ class FFSDTransFusion(nn.Module):
     def __init__(self, in_channels: int, num_students: int = 2):
         super().__init__()
         self.transform = _depthwise_pointwise(in_channels, in_channels * num_students)
-        _official_conv_bn_init(self)
+        init_conv_bn(self)  # the official init of the fusion and leader modules
 
     def forward(self, feature: Tensor) -> Tensor:
         return self.transform(feature)

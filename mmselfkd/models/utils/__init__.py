@@ -1,3 +1,4 @@
 from .rotation import NUM_ROTATIONS, joint_labels, rotate_batch
+from .weight_init import init_conv_bn
 
-__all__ = ['NUM_ROTATIONS', 'rotate_batch', 'joint_labels']
+__all__ = ['NUM_ROTATIONS', 'rotate_batch', 'joint_labels', 'init_conv_bn']
