@@ -73,9 +73,16 @@ class UpsampleProject(nn.Module):
     """Nearest upsampling to the finer level's size, then :class:`ConvBNReLU1x1`.
 
     For a level of exactly twice the size this is the official ``nn.Upsample(scale_factor=2)``
-    (same indices). Odd-sized levels (an FPN of a padded detection image: 13 under 25) get
-    index ``floor(i / 2)``, the alignment of the stride-2 "same" downsampling that made them;
-    levels of equal size (dilated segmentation backbones, output stride 8) are not resampled.
+    followed by the projection, computed in the cheaper, equivalent order: project at the
+    coarse size, then upsample. Nearest x2 upsampling repeats every value 4 times, so it
+    commutes with the 1x1 conv, with ReLU and with training-mode BatchNorm (the batch mean and
+    biased variance of a map whose values are each repeated 4 times are unchanged): outputs
+    and gradients are the official ones, at a quarter of the projection's cost. (Only the
+    ``n/(n-1)`` factor of the BN *running* variance differs, and the self-teacher never runs
+    in eval mode.) Odd-sized levels (an FPN of a padded detection image: 13 under 25) get
+    index ``floor(i / 2)``, the alignment of the stride-2 "same" downsampling that made them,
+    and keep the official order; levels of equal size (dilated segmentation backbones, output
+    stride 8) are not resampled.
     """
 
     def __init__(self, in_channels: int, out_channels: int):
@@ -83,9 +90,12 @@ class UpsampleProject(nn.Module):
         self.project = ConvBNReLU1x1(in_channels, out_channels)
 
     def forward(self, x: Tensor, size: Sequence[int]) -> Tensor:
-        if tuple(x.shape[-2:]) != tuple(size):
-            x = F.interpolate(x, size=tuple(size), mode='nearest')
-        return self.project(x)
+        size = tuple(size)
+        if tuple(x.shape[-2:]) == size:
+            return self.project(x)
+        if size == (2 * x.shape[-2], 2 * x.shape[-1]):
+            return F.interpolate(self.project(x), scale_factor=2, mode='nearest')
+        return self.project(F.interpolate(x, size=size, mode='nearest'))
 
 
 class DownsampleProject(nn.Module):
@@ -211,7 +221,8 @@ class BiFPNSelfTeacher(nn.Module):
         top_down = [laterals[-1]]
         for level in range(num_levels - 2, -1, -1):
             w = fast_normalized_weights(self.top_down_weights[level])
-            fused = (w[0] * F.relu(laterals[level])
+            # laterals end with a ReLU: the official relu(L_i) is the identity here
+            fused = (w[0] * laterals[level]
                      + w[1] * self.top_down_resample[level](F.relu(top_down[0]),
                                                             laterals[level].shape[-2:]))
             top_down.insert(0, self.top_down_blocks[level](fused))
@@ -223,9 +234,9 @@ class BiFPNSelfTeacher(nn.Module):
             downsampled = self.bottom_up_resample[node](F.relu(outputs[-1]),
                                                         bottom_up_laterals[node].shape[-2:])
             if level < num_levels - 1:
-                fused = (w[0] * F.relu(bottom_up_laterals[node]) + w[1] * F.relu(top_down[level])
+                fused = (w[0] * bottom_up_laterals[node] + w[1] * F.relu(top_down[level])
                          + w[2] * downsampled)
             else:
-                fused = w[0] * F.relu(bottom_up_laterals[node]) + w[1] * downsampled
+                fused = w[0] * bottom_up_laterals[node] + w[1] * downsampled
             outputs.append(self.bottom_up_blocks[node](fused))
         return [F.relu(f) for f in outputs]
