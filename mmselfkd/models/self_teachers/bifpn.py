@@ -18,13 +18,14 @@ from mmselfkd.registry import MODELS
 class ConvBNReLU1x1(nn.Sequential):
     """Bias-free 1x1 conv -> BN -> ReLU: the official lateral and resampling projections.
 
-    (The official ``DepthConvBlock`` with kernel 1 ignores its ``depth``.)
+    (The official ``DepthConvBlock`` with kernel 1 ignores its ``depth``.) The ReLU works in
+    place on the BN output, which BN's backward does not need.
     """
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__(
             nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False),
-            nn.BatchNorm2d(out_channels), nn.ReLU())
+            nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
 
 
 class SeparableConvStack(nn.Sequential):
@@ -38,7 +39,7 @@ class SeparableConvStack(nn.Sequential):
         layers: List[nn.Module] = []
         for index in range(depth):
             if index > 0:
-                layers.append(nn.ReLU())
+                layers.append(nn.ReLU(inplace=True))  # on a BN output, not needed by backward
             layers += [
                 nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False),
                 nn.Conv2d(channels, channels, 1, bias=False),
