@@ -5,7 +5,7 @@
 # a teacher decode head of the student's type (ASPPHead) on the refined maps, pixel KL at label
 # resolution over B*H*W with T = 1, alpha 1, beta 50, both switched off for the first 40/60 of
 # training and ramped up with exp(-5(1-t)^2) over the last 20/60 (13333 + 6667 of 20000
-# iterations). Self-teacher width 1: the ResNet-50 maps are already 256-2048 channels wide, width 2 would 
+# iterations). Self-teacher width 1: the ResNet-50 maps are already 256-2048 channels wide, width 2 would
 # quadruple the self-teacher.
 _base_ = '../baseline/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512_frskd-dense.py'
 

@@ -56,7 +56,8 @@ def _plain(value):
     return str(value)
 
 
-def export_state_dict(checkpoint: dict, prefix: str, part: str = 'model') -> Dict[str, torch.Tensor]:
+def export_state_dict(checkpoint: dict, prefix: str,
+                      part: str = 'model') -> Dict[str, torch.Tensor]:
     """Select the deployable tensors of ``checkpoint`` and strip ``prefix``."""
     if part not in PARTS:
         raise ValueError(f'--part must be one of {PARTS}, got {part!r}')

@@ -12,7 +12,8 @@ def rotate_batch(inputs: Tensor) -> Tensor:
     i.e. ``[x0r0, x0r1, x0r2, x0r3, x1r0, ...]``. Works on normalised tensors.
     """
     if inputs.dim() != 4 or inputs.shape[-1] != inputs.shape[-2]:
-        raise ValueError(f'rotate_batch needs square (B, C, H, W) inputs, got {tuple(inputs.shape)}')
+        raise ValueError(
+            f'rotate_batch needs square (B, C, H, W) inputs, got {tuple(inputs.shape)}')
     rotated = torch.stack([torch.rot90(inputs, k, dims=(2, 3)) for k in range(NUM_ROTATIONS)],
                           dim=1)
     return rotated.reshape(-1, *inputs.shape[1:])
