@@ -390,7 +390,8 @@ def test_tools_end_to_end(tmp_path, tiny_cifar100, cifar_options, tool_runner,
     assert (work / 'epoch_1.pth').exists()
     resume = [o for o in opts if not o.startswith('train_cfg.max_epochs')]
     proc = tool_runner(['tools/train.py', CONFIG, '--work-dir', str(work), '--resume',
-                        '--cfg-options', *resume, 'train_cfg.max_epochs=2'])
+                        '--cfg-options', *resume, 'train_cfg.max_epochs=2',
+                        'custom_hooks.0.parts=[model,backbone]'])
     assert 'resumed' in (proc.stdout + proc.stderr).lower()
     ckpt = work / 'epoch_2.pth'
     assert ckpt.exists()
@@ -403,6 +404,12 @@ def test_tools_end_to_end(tmp_path, tiny_cifar100, cifar_options, tool_runner,
     exported = torch.load(out, weights_only=True)
     state = exported.get('state_dict', exported)
     assert not any(k.startswith(('student.', 'self_teacher.')) for k in state)
+
+    # ExportDeployableHook wrote both parts beside epoch_2.pth: the same student tensors
+    hooked = torch.load(work / 'epoch_2_deploy.pth', weights_only=True)['state_dict']
+    assert hooked.keys() == state.keys() and all(torch.equal(hooked[k], state[k]) for k in state)
+    backbone = torch.load(work / 'epoch_2_backbone.pth', weights_only=True)['state_dict']
+    assert backbone.keys() == {k for k in state if k.startswith('backbone.')}
 
     cfg = Config.fromfile(CONFIG)
     plain = build_model(cfg.model.student, cfg.data_preprocessor).eval()

@@ -438,6 +438,10 @@ def test_segmentation_end_to_end(tmp_path, tool_runner):
     state = torch.load(export, weights_only=True)['state_dict']
     assert state and not any(k.startswith(('student.', 'self_teacher.', 'teacher_head.'))
                              for k in state)
+    # ExportDeployableHook wrote the same export beside the checkpoint during training
+    hooked = torch.load(str(work / 'iter_3_deploy.pth'), weights_only=True)['state_dict']
+    assert hooked.keys() == state.keys()
+    assert all(torch.equal(hooked[k], state[k]) for k in state)
     # ... equals the test of the export with the stock mmseg config
     proc = tool_runner(['tools/test.py', SEG_BASE, export, '--work-dir', str(tmp_path / 'test'),
                         '--cfg-options', *plain_opts])

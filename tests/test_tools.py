@@ -25,14 +25,20 @@ def test_train_resume_test_export(tmp_path, tiny_cifar100, cifar_options, tool_r
     tool_runner(['tools/train.py', BASELINE, '--work-dir', work_dir, '--cfg-options', *opts])
     ckpt = _last_checkpoint(work_dir)
     assert ckpt.endswith('epoch_1.pth')
+    # ExportDeployableHook: a plain export beside the epoch and the best checkpoint
+    assert osp.isfile(osp.join(work_dir, 'epoch_1_deploy.pth'))
+    assert glob.glob(osp.join(work_dir, 'best_accuracy_top1_epoch_1_deploy.pth'))
 
     # --resume (auto) continues from epoch 1 to epoch 2: needs the checkpoint-loading fix
     opts2 = cifar_options(tiny_cifar100, batch_size=8, max_epochs=2)
     proc = tool_runner(['tools/train.py', BASELINE, '--work-dir', work_dir, '--resume',
-                        '--cfg-options', *opts2])
+                        '--cfg-options', *opts2, 'default_hooks.checkpoint.max_keep_ckpts=1'])
     assert 'resumed epoch: 1' in proc.stdout + proc.stderr
     ckpt = _last_checkpoint(work_dir)
     assert ckpt.endswith('epoch_2.pth')
+    # epoch_1.pth was removed by max_keep_ckpts=1, and with it its export
+    assert not osp.exists(osp.join(work_dir, 'epoch_1.pth'))
+    assert not osp.exists(osp.join(work_dir, 'epoch_1_deploy.pth'))
 
     proc = tool_runner(['tools/test.py', BASELINE, ckpt, '--work-dir', work_dir,
                         '--out', str(tmp_path / 'metrics.pkl'), '--out-item', 'metrics',
@@ -45,6 +51,8 @@ def test_train_resume_test_export(tmp_path, tiny_cifar100, cifar_options, tool_r
     assert exported['meta']['epoch'] == 2 and exported['meta']['stripped_prefix'] == ''
     assert set(exported['state_dict']) == set(
         torch.load(ckpt, weights_only=False)['state_dict'])
+    hooked = torch.load(osp.join(work_dir, 'epoch_2_deploy.pth'), weights_only=True)
+    assert all(torch.equal(hooked['state_dict'][k], v) for k, v in exported['state_dict'].items())
 
     # the exported file reproduces the checkpoint's predictions in a plain model
     from mmengine.registry import MODELS

@@ -22,5 +22,6 @@ model = dict(
     temperature=1.0)
 
 custom_hooks = [
-    dict(type='mmselfkd.DistillRampupHook', delay=13333, rampup=6667, by_epoch=False)
+    dict(type='mmselfkd.DistillRampupHook', delay=13333, rampup=6667, by_epoch=False),
+    dict(type='mmselfkd.ExportDeployableHook'),
 ]

@@ -23,5 +23,6 @@ model = dict(
     temperature=1.0)
 
 custom_hooks = [
-    dict(type='mmselfkd.DistillRampupHook', delay=53333, rampup=26667, by_epoch=False)
+    dict(type='mmselfkd.DistillRampupHook', delay=53333, rampup=26667, by_epoch=False),
+    dict(type='mmselfkd.ExportDeployableHook'),
 ]

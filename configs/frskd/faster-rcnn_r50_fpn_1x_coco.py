@@ -21,4 +21,7 @@ model = dict(
     beta=50.0,
     temperature=1.0)
 
-custom_hooks = [dict(type='mmselfkd.DistillRampupHook', delay=8, rampup=4, by_epoch=True)]
+custom_hooks = [
+    dict(type='mmselfkd.DistillRampupHook', delay=8, rampup=4, by_epoch=True),
+    dict(type='mmselfkd.ExportDeployableHook'),
+]

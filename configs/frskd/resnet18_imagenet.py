@@ -27,3 +27,7 @@ model = dict(
     alpha=2.0,
     beta=100.0,
     temperature=4.0)
+
+# beside every saved/best checkpoint: epoch_N_deploy.pth (plain mmpretrain classifier) and
+# epoch_N_backbone.pth (backbone.* for configs/downstream, `backbone_checkpoint=...`)
+custom_hooks = [dict(type='mmselfkd.ExportDeployableHook', parts=('model', 'backbone'))]

@@ -56,3 +56,7 @@ val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=128)
 randomness = dict(seed=0)
+
+# beside every saved/best checkpoint: epoch_N_deploy.pth (plain mmpretrain classifier) and
+# epoch_N_backbone.pth (backbone.* for configs/downstream, `backbone_checkpoint=...`)
+custom_hooks = [dict(type='mmselfkd.ExportDeployableHook', parts=('model', 'backbone'))]
