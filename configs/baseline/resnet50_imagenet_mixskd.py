@@ -33,3 +33,6 @@ val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=128)
 randomness = dict(seed=0)
+
+# epoch_N_backbone.pth beside every checkpoint, for configs/downstream
+custom_hooks = [dict(type='mmselfkd.ExportDeployableHook', parts=('model', 'backbone'))]
