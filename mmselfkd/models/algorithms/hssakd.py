@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from mmselfkd.models.losses import kl_divergence
 from mmselfkd.models.utils import NUM_ROTATIONS, joint_labels, rotate_batch
 from mmselfkd.registry import MODELS
+from mmselfkd.utils.export import compare_state_dicts
 from .base import BaseSelfKDAlgorithm, build_host_model
 
 MODES = ('online', 'offline', 'teacher')
@@ -89,11 +90,7 @@ def load_state_dict_strict(path: Optional[str], prefixes: Dict[str, nn.Module],
     state = checkpoint.get('state_dict', checkpoint)
     for prefix, target in prefixes.items():
         part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        expected = target.state_dict()
-        missing = sorted(set(expected) - set(part))
-        unexpected = sorted(set(part) - set(expected))
-        mismatched = sorted(k for k in set(part) & set(expected)
-                            if part[k].shape != expected[k].shape)
+        missing, unexpected, mismatched = compare_state_dicts(part, target.state_dict())
         if missing or unexpected or mismatched:
             raise KeyError(
                 f'model.{field}: {path} does not match the configured network under prefix '
