@@ -1,30 +1,5 @@
 # Plain CIFAR ResNet-56 with FFSD's official data and SGD recipe: the fair baseline of
-# configs/ffsd/resnet56_cifar100.py (the leader's architecture and init, reflect-pad crop,
-# FFSD normalisation, batch 128, SGD-Nesterov 0.1, wd 1e-4, 299 epochs, x0.1 at 150/225).
-_base_ = ['../_base_/datasets/cifar100_bs128.py', '../_base_/default_runtime.py']
+# configs/ffsd/resnet56_cifar100.py (everything as resnet32_cifar100_ffsd.py but the depth).
+_base_ = ['./resnet32_cifar100_ffsd.py']
 
-data_preprocessor = dict(
-    num_classes=100,
-    mean=[129.3105, 124.0575, 112.4295],
-    std=[68.1615, 65.382, 70.431],
-    to_rgb=False)
-train_pipeline = [
-    dict(type='RandomCrop', crop_size=32, padding=4, padding_mode='reflect'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(batch_size=128, dataset=dict(pipeline=train_pipeline))
-
-model = dict(
-    type='ImageClassifier',
-    backbone=dict(type='mmselfkd.CIFARResNet', depth=56),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=100, in_channels=64, init_cfg=None))
-
-optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True))
-param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[150, 225], gamma=0.1)
-train_cfg = dict(by_epoch=True, max_epochs=299, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
-auto_scale_lr = dict(base_batch_size=128)
+model = dict(backbone=dict(depth=56))

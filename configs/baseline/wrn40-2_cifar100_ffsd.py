@@ -1,15 +1,5 @@
-# Plain WRN-40-2 (FFSD's Wide_ResNet: kuangliu-style blocks, conv bias, final BN momentum
-# 0.9) with FFSD's official data and SGD recipe: the fair baseline of
-# configs/ffsd/wrn40-2_cifar100.py.
-_base_ = ['./resnet32_cifar100_ffsd.py']
+# Plain WRN-40-2 with FFSD's network, data and SGD recipe: the fair baseline of
+# configs/ffsd/wrn40-2_cifar100.py (everything as wrn16-2_cifar100_ffsd.py but the depth).
+_base_ = ['./wrn16-2_cifar100_ffsd.py']
 
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmselfkd.WideResNet',
-        depth=40,
-        widen_factor=2,
-        block_style='kuangliu',
-        conv_bias=True,
-        final_norm_momentum=0.9),
-    head=dict(in_channels=128))
+model = dict(backbone=dict(depth=40))

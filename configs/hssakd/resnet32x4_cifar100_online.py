@@ -2,25 +2,12 @@
 # each with CE + joint (class x rotation) CE on 3 auxiliary branches, plus mutual KL (T=3)
 # of the final and auxiliary heads (winycg/HSAKD train_online_kd_cifar.py, spec 3.4).
 # Deployed: `student` (peer A). Fair baseline: configs/baseline/resnet32x4_cifar100_hssakd.py.
-_base_ = ['./_base_/cifar100_hssakd.py']
+# The peers are the baseline twin's classifier: the twin's data, recipe and init, exactly.
+_base_ = ['../baseline/resnet32x4_cifar100_hssakd.py']
 
-# official ResNet init of the FC: PyTorch's default
-_net = dict(
-    type='ImageClassifier',
-    # the backbone applies the official He fan-out / BN(1, 0) init itself
-    backbone=dict(
-        type='mmselfkd.CIFARResNet', depth=32, stem_channels=32,
-        stage_channels=(64, 128, 256)),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=256,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=None))
-
+_net = {{_base_.model}}
 model = dict(
+    _delete_=True,
     type='mmselfkd.HSSAKD',
     mode='online',
     student=_net,

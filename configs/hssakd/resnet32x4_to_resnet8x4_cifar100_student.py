@@ -5,23 +5,8 @@
 #   python tools/train.py configs/hssakd/resnet32x4_to_resnet8x4_cifar100_student.py \
 #       --cfg-options model.teacher_checkpoint=work_dirs/TEACHER_RUN/best_....pth
 # Fair baseline: configs/baseline/resnet8x4_cifar100_hssakd.py.
-_base_ = ['./_base_/cifar100_hssakd.py']
-
-# official ResNet init of the FC: PyTorch's default
-_student = dict(
-    type='ImageClassifier',
-    # the backbone applies the official He fan-out / BN(1, 0) init itself
-    backbone=dict(
-        type='mmselfkd.CIFARResNet', depth=8, stem_channels=32,
-        stage_channels=(64, 128, 256)),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=256,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=None))
+# The student is the baseline twin's classifier (same data, recipe and init).
+_base_ = ['../baseline/resnet8x4_cifar100_hssakd.py']
 
 # official ResNet init of the FC: PyTorch's default
 _teacher = dict(
@@ -40,9 +25,10 @@ _teacher = dict(
         init_cfg=None))
 
 model = dict(
+    _delete_=True,
     type='mmselfkd.HSSAKD',
     mode='offline',
-    student=_student,
+    student={{_base_.model}},
     teacher=_teacher,
     # a checkpoint of the teacher run (keys student.*, aux_branches.*)
     teacher_checkpoint=None,

@@ -2,25 +2,12 @@
 # auxiliary branches trained from scratch with CE on unrotated rows + joint CE on all
 # rotated rows (winycg/HSAKD train_teacher_cifar.py without --freezed, spec 3.4 L_T).
 # Its checkpoint is the `teacher_checkpoint` of the student configs.
-_base_ = ['./_base_/cifar100_hssakd.py']
-
-# official WRN init of the FC: PyTorch's default weight (Kaiming-uniform, a=sqrt(5)), bias 0
-_teacher = dict(
-    type='ImageClassifier',
-    # the backbone applies the official He fan-out / BN(1, 0) init itself
-    backbone=dict(type='mmselfkd.WideResNet', depth=40, widen_factor=2),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=128,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=dict(type='Kaiming', layer='Linear', a=2.23606797749979, mode='fan_in',
-                      nonlinearity='leaky_relu', distribution='uniform', bias=0)))
+# The network is the baseline twin's classifier (same data, recipe and init).
+_base_ = ['../baseline/wrn40-2_cifar100_hssakd.py']
 
 model = dict(
+    _delete_=True,
     type='mmselfkd.HSSAKD',
     mode='teacher',
-    student=_teacher,
+    student={{_base_.model}},
     aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100))
