@@ -386,7 +386,10 @@ def test_tools_end_to_end(tmp_path, tiny_cifar100, cifar_options, tool_runner,
                           mmpretrain_scope):
     work = tmp_path / 'work'
     opts = cifar_options(tiny_cifar100, batch_size=4) + ['train_dataloader.dataset.indices=8']
-    tool_runner(['tools/train.py', CONFIG, '--work-dir', str(work), '--cfg-options', *opts])
+    # the first epoch is a 2-process (gloo) run; its checkpoint resumes in one process
+    proc = tool_runner(['tools/dist_train.sh', CONFIG, '2', '--work-dir', str(work),
+                        '--cfg-options', *opts], env={'PORT': '29651'})
+    assert 'Distributed training: True' in proc.stdout + proc.stderr
     assert (work / 'epoch_1.pth').exists()
     resume = [o for o in opts if not o.startswith('train_cfg.max_epochs')]
     proc = tool_runner(['tools/train.py', CONFIG, '--work-dir', str(work), '--resume',

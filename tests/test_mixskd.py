@@ -379,10 +379,13 @@ def test_shipped_config_through_the_tools(tmp_path, tiny_cifar100, cifar_options
     shrink = [f'{loader}.dataset.indices=4'
               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     opts = cifar_options(tiny_cifar100, batch_size=2, max_epochs=1) + shrink
-    proc = tool_runner(['tools/train.py', CONFIG, '--work-dir', work_dir,
-                        '--cfg-options', *opts])
+    # the first epoch is a 2-process (gloo) run: frozen self-teacher and discriminators must
+    # not trip DDP, and its checkpoint must resume in one process
+    proc = tool_runner(['tools/dist_train.sh', CONFIG, '2', '--work-dir', work_dir,
+                        '--cfg-options', *opts], env={'PORT': '29641'})
     log = proc.stdout + proc.stderr
     assert 'distill.loss_kl_self_teacher' in log and 'heads/best_top1' in log
+    assert 'Distributed training: True' in log
 
     opts2 = cifar_options(tiny_cifar100, batch_size=2, max_epochs=2) + shrink
     proc = tool_runner(['tools/train.py', CONFIG, '--work-dir', work_dir, '--resume',
