@@ -19,7 +19,8 @@ from mmengine.runner import Runner
 
 import mmselfkd  # noqa: F401  (registration, version checks, checkpoint-loading fix)
 from mmselfkd.datasets import DatasetNotFoundError
-from mmselfkd.utils.launch import setup_cpu_distributed, uses_mmpretrain_collate
+from mmselfkd.utils.launch import (setup_cpu_distributed, teardown_distributed,
+                                   uses_mmpretrain_collate)
 
 
 def parse_args():
@@ -90,6 +91,7 @@ def main():
         raise SystemExit(f'error: {error}') from None
     if args.out and args.out_item == 'metrics':
         mmengine.dump(metrics, args.out)
+    teardown_distributed()
 
 
 if __name__ == '__main__':

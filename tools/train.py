@@ -19,7 +19,8 @@ import mmselfkd  # noqa: F401  (registration, version checks, checkpoint-loading
 from mmselfkd.datasets import DatasetNotFoundError
 from mmselfkd.utils.downstream import (BackboneCheckpointError, apply_backbone_checkpoint,
                                        check_backbone_checkpoint)
-from mmselfkd.utils.launch import setup_cpu_distributed, uses_mmpretrain_collate
+from mmselfkd.utils.launch import (setup_cpu_distributed, teardown_distributed,
+                                   uses_mmpretrain_collate)
 
 
 def parse_args():
@@ -129,6 +130,7 @@ def main():
             model = runner.model.module if is_model_wrapper(runner.model) else runner.model
             check_backbone_checkpoint(model, backbone_checkpoint)
         runner.train()
+        teardown_distributed()
     except (DatasetNotFoundError, BackboneCheckpointError) as error:
         # setup problems, not bugs: print the fix, not a traceback
         raise SystemExit(f'error: {error}') from None

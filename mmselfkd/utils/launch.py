@@ -50,6 +50,16 @@ def _replace_sync_bn(node) -> bool:
     return found
 
 
+def teardown_distributed() -> None:
+    """Destroy the process group before the interpreter exits.
+
+    Leaving a gloo group to the interpreter's shutdown can abort a rank with "terminate
+    called without an active exception" after a run that otherwise finished.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+
+
 def uses_mmpretrain_collate(cfg) -> bool:
     """mmpretrain's tools default the dataloaders to ``default_collate``; mmseg/mmdet do not."""
     return cfg.get('default_scope', 'mmpretrain') == 'mmpretrain'
