@@ -51,13 +51,23 @@ def _replace_sync_bn(node) -> bool:
 
 
 def teardown_distributed() -> None:
-    """Destroy the process group before the interpreter exits.
+    """End a finished distributed run: wait for every rank, flush the logs, exit at once.
 
-    Leaving a gloo group to the interpreter's shutdown can abort a rank with "terminate
-    called without an active exception" after a run that otherwise finished.
+    Seen with torch 2.14 on gloo: after a run that had finished and saved everything, one
+    rank sometimes aborted during interpreter shutdown ("terminate called without an active
+    exception", SIGABRT), which torchrun reports as a failed job, with or without
+    ``destroy_process_group``. Exiting with ``os._exit`` after a barrier skips the C++
+    destructors that abort. Non-distributed runs return normally.
     """
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    import logging
+    import sys
+    torch_dist.barrier()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def uses_mmpretrain_collate(cfg) -> bool:
