@@ -14,7 +14,7 @@ from mmselfkd import register_all_modules
 from mmselfkd.models.algorithms import FRSKD
 from mmselfkd.models.losses import attention_transfer
 from mmselfkd.models.self_teachers import BiFPNSelfTeacher
-from mmselfkd.models.self_teachers.bifpn import SamePadMaxPool2d
+from mmselfkd.models.self_teachers.bifpn import SamePadMaxPool2d, add_upsampled
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs/frskd/resnet18_cifar100.py')
@@ -118,6 +118,124 @@ def test_bifpn_node_wiring():
                                 + list(teacher.bottom_up_blocks.parameters()),
                                 allow_unused=True)
     assert all(g is None for g in grads)
+
+
+def official_bifpnc(teacher, feats):
+    """The official ``BiFPN_layer.forward`` (bifpnc.py, preact=False), written out in its own
+    operation order on ``teacher``'s parameters: ReLU on every fusion input, nearest x2
+    upsampling *before* the projection, zero "same" padding then max-pool, and ReLU'd
+    outputs."""
+    relu = F.relu
+
+    def normalized(w):
+        w = relu(w)
+        return w / (torch.sum(w, dim=0) + 1e-6)
+
+    def same_pad_pool(x):
+        def pad(n):
+            extra = max((-(-n // 2) - 1) * 2 - n + 3, 0)
+            return [extra // 2, extra - extra // 2]
+        return F.max_pool2d(F.pad(x, pad(x.shape[-1]) + pad(x.shape[-2])), 3, 2)
+
+    n = len(feats)
+    input_trans = [teacher.bottom_up_lateral[i - 1](relu(feats[i])) for i in range(1, n)]
+    inputs = [teacher.lateral[i](relu(feats[i])) for i in range(n)]
+    up_sample = [inputs[-1]]
+    for i in range(1, n):
+        w = normalized(teacher.top_down_weights[-i])
+        upsampled = F.interpolate(relu(up_sample[0]), scale_factor=2, mode='nearest')
+        up_sample.insert(0, teacher.top_down_blocks[-i](
+            w[0] * relu(inputs[-i - 1])
+            + w[1] * teacher.top_down_resample[-i].project(upsampled)))
+    out_layer = [up_sample[0]]
+    for i in range(1, n):
+        w = normalized(teacher.bottom_up_weights[i - 1])
+        down = teacher.bottom_up_resample[i - 1].project(same_pad_pool(relu(out_layer[-1])))
+        if i < n - 1:
+            fused = w[0] * relu(input_trans[i - 1]) + w[1] * relu(up_sample[i]) + w[2] * down
+        else:
+            fused = w[0] * relu(input_trans[i - 1]) + w[1] * down
+        out_layer.append(teacher.bottom_up_blocks[i - 1](fused))
+    return [relu(f) for f in out_layer]
+
+
+class _OtherBatchNorm(torch.nn.BatchNorm2d):
+    """Stands for a converted BN (e.g. SyncBatchNorm) that the fused scaling must not bypass."""
+
+
+@pytest.mark.parametrize('channels_last,plain_bn', [(False, True), (True, True), (False, False)])
+def test_bifpn_equals_the_official_operation_order(channels_last, plain_bn):
+    """Outputs, every gradient (input maps, convs, BN, fusion weights) and the BN running
+    statistics equal those of the official graph: our order projects before upsampling,
+    folds each fusion weight into the BN of the map it scales, adds with the upsampling
+    folded in, pools without a padded copy and takes each ReLU once (float64)."""
+    torch.manual_seed(0)
+    ours = BiFPNSelfTeacher([4, 6, 8, 10], width=2, depth=2,
+                            channels_last=channels_last).double().train()
+    if not plain_bn:
+        for module in list(ours.modules()):
+            for name, child in module.named_children():
+                if type(child) is torch.nn.BatchNorm2d:
+                    other = _OtherBatchNorm(child.num_features).double()
+                    other.load_state_dict(child.state_dict())
+                    setattr(module, name, other)
+    with torch.no_grad():  # distinct fusion weights, one of them clipped by the ReLU
+        for i, w in enumerate(list(ours.top_down_weights) + list(ours.bottom_up_weights)):
+            w.copy_(torch.linspace(-0.2, 1.5, w.numel()) + 0.1 * i)
+        for m in ours.modules():  # BN affine parameters away from their initial 1 and 0
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+    official = copy.deepcopy(ours)
+    feats = [torch.randn(3, c, s, s, dtype=torch.float64, requires_grad=True)
+             for c, s in zip([4, 6, 8, 10], [16, 8, 4, 2])]
+    head = [torch.randn(3, 2 * c, s, s, dtype=torch.float64)
+            for c, s in zip([4, 6, 8, 10], [16, 8, 4, 2])]
+
+    def run(teacher, forward):
+        outs = forward(teacher, feats)
+        loss = sum((o * h).sum() + o.pow(2).mean() for o, h in zip(outs, head))
+        return outs, torch.autograd.grad(loss, feats + list(teacher.parameters()))
+
+    our_outs, our_grads = run(ours, lambda t, f: t(f))
+    official_outs, official_grads = run(official, official_bifpnc)
+    for a, b in zip(our_outs, official_outs):
+        assert a.is_contiguous(memory_format=torch.channels_last) == channels_last
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    for a, b in zip(our_grads, official_grads):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    for (name, a), b in zip(ours.named_buffers(), official.buffers()):
+        # running variances differ by the n/(n-1) factor of a 4x repeated map (projection
+        # before upsampling, see UpsampleProject); the rest is equal
+        if 'top_down_resample' in name and 'running_var' in name:
+            continue
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12, msg=name)
+
+
+def test_bifpn_odd_levels_keep_the_official_order():
+    """Odd-sized levels (a padded detection FPN: 7 under 13) resample to the full size."""
+    torch.manual_seed(1)
+    teacher = BiFPNSelfTeacher([4, 4, 4], width=1, depth=1).double().train()
+    feats = [torch.randn(2, 4, s, s, dtype=torch.float64, requires_grad=True)
+             for s in (13, 7, 4)]
+    ours = teacher(feats)
+    assert [o.shape[-1] for o in ours] == [13, 7, 4]
+    grads = torch.autograd.grad(sum(o.sum() for o in ours), feats)
+    assert all(torch.isfinite(g).all() for g in grads)
+
+
+def test_add_upsampled():
+    fine = torch.randn(2, 3, 6, 4, dtype=torch.float64, requires_grad=True)
+    coarse = torch.randn(2, 3, 3, 2, dtype=torch.float64, requires_grad=True)
+    ours = add_upsampled(fine, coarse)
+    plain = fine + F.interpolate(coarse, scale_factor=2, mode='nearest')
+    assert torch.equal(ours, plain)
+    grad = torch.randn_like(plain)
+    for a, b in zip(torch.autograd.grad(ours, (fine, coarse), grad),
+                    torch.autograd.grad(plain, (fine, coarse), grad)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=0)
+    with pytest.raises(ValueError, match='neither'):
+        add_upsampled(torch.zeros(1, 2, 8, 8), torch.zeros(1, 2, 3, 3))
 
 
 @pytest.mark.parametrize('size', range(1, 10))

@@ -3,7 +3,7 @@
     python tools/benchmark.py CONFIG [--batch-size B] [--iters N] [--warmup W]
                               [--device cpu|cuda] [--input-size S] [--compare CONFIG2]
                               [--cfg-options k=v ...] [--compare-cfg-options k=v ...]
-                              [--cudnn-benchmark] [--json OUT]
+                              [--cudnn-benchmark] [--rounds R] [--json OUT]
 
 One step = data preprocessor + forward of every network the method runs + backward +
 optimizer step(s), i.e. ``model.train_step`` with the config's optimizer wrapper, exactly
@@ -17,7 +17,10 @@ downloaded); mmseg configs are measured at ``--input-size`` (the data preprocess
 ``size`` is set to it).
 FLOPs are counted with ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and
 matrix products, like mmengine's analysis; MACs = FLOPs / 2). ``--compare`` runs a second
-config (e.g. the baseline) and prints both rows and their ratios.
+config (e.g. the baseline) and prints both rows and their ratios; ``--rounds R`` measures the
+pair R times, alternating, and reports the median step times. CPU runs reuse freed memory
+as ``tools/train.py`` does (:func:`mmselfkd.utils.launch.reuse_freed_cpu_memory`), for every
+config alike.
 """
 import argparse
 import copy
@@ -36,6 +39,7 @@ from mmengine.utils import import_modules_from_strings
 from torch.utils.flop_counter import FlopCounterMode
 
 import mmselfkd  # noqa: F401
+from mmselfkd.utils.launch import reuse_freed_cpu_memory
 
 
 def parse_args():
@@ -55,6 +59,10 @@ def parse_args():
                         help='override settings of CONFIG2')
     parser.add_argument('--cudnn-benchmark', action='store_true',
                         help='let cuDNN pick the fastest kernels (torch.backends.cudnn.benchmark)')
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='measure the config(s) this many times, alternating, each time in '
+                        'a fresh process; the step time reported is the median over rounds '
+                        '(steadier ratios on a machine whose speed drifts)')
     parser.add_argument('--json', help='also write the results to this file')
     return parser.parse_args()
 
@@ -195,6 +203,8 @@ def measure(config, args, cfg_options=None):
 
 def _measure_job(config, args, cfg_options):
     torch.backends.cudnn.benchmark = args.cudnn_benchmark
+    if args.device == 'cpu':
+        reuse_freed_cpu_memory()  # as tools/train.py does for CPU runs
     return measure(config, args, cfg_options)
 
 
@@ -203,6 +213,16 @@ def measure_in_fresh_process(config, args, cfg_options):
     context = multiprocessing.get_context('spawn')
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(_measure_job, config, args, cfg_options).result()
+
+
+def combine_rounds(measurements):
+    """One result per config: the median step time over rounds, the largest peak memory."""
+    result = dict(measurements[0])
+    result['step_time_s'] = statistics.median(m['step_time_s'] for m in measurements)
+    result['images_per_s'] = result['batch_size'] / result['step_time_s']
+    result['peak_memory_mib'] = max(m['peak_memory_mib'] for m in measurements)
+    result['step_time_s_per_round'] = [m['step_time_s'] for m in measurements]
+    return result
 
 
 HEADER = ('| config | device | batch | step (ms, median) | img/s | peak mem (MiB) | '
@@ -222,10 +242,14 @@ def main():
     jobs = [(args.config, args.cfg_options)]
     if args.compare:
         jobs.append((args.compare, args.compare_cfg_options))
-    results = [measure_in_fresh_process(config, args, options) for config, options in jobs]
+    if args.rounds < 1:
+        raise SystemExit(f'error: --rounds must be >= 1, got {args.rounds}')
+    rounds = [[measure_in_fresh_process(config, args, options) for config, options in jobs]
+              for _ in range(args.rounds)]
+    results = [combine_rounds([r[index] for r in rounds]) for index in range(len(jobs))]
     print(f"torch {results[0]['torch']}, {results[0]['threads']} threads, "
           f"input {results[0]['input_size']}, {args.warmup} warm-up + {args.iters} timed steps, "
-          f"cudnn.benchmark={args.cudnn_benchmark}")
+          f"cudnn.benchmark={args.cudnn_benchmark}, {args.rounds} round(s)")
     print(HEADER)
     for r in results:
         print(row(r))
@@ -238,6 +262,10 @@ def main():
             deploy_params=a['deploy_params_m'] / b['deploy_params_m'],
             deploy_flops=a['deploy_gflops_per_img'] / b['deploy_gflops_per_img'])
         ratios['step_time_over_flops'] = ratios['step_time'] / ratios['train_flops']
+        if args.rounds > 1:
+            per_round = [x / y for x, y in zip(a['step_time_s_per_round'],
+                                                b['step_time_s_per_round'])]
+            print('step-time ratio per round: ' + ', '.join(f'{r:.2f}' for r in per_round))
         summary['ratios'] = ratios
         print(f"ratios (first / second): step time {ratios['step_time']:.2f}x, "
               f"training FLOPs {ratios['train_flops']:.2f}x, "

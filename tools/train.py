@@ -10,6 +10,7 @@ import os
 import os.path as osp
 from copy import deepcopy
 
+import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
@@ -19,8 +20,8 @@ import mmselfkd  # noqa: F401  (registration, version checks, checkpoint-loading
 from mmselfkd.datasets import DatasetNotFoundError
 from mmselfkd.utils.downstream import (BackboneCheckpointError, apply_backbone_checkpoint,
                                        check_backbone_checkpoint)
-from mmselfkd.utils.launch import (setup_cpu_distributed, teardown_distributed,
-                                   uses_mmpretrain_collate)
+from mmselfkd.utils.launch import (reuse_freed_cpu_memory, setup_cpu_distributed,
+                                   teardown_distributed, uses_mmpretrain_collate)
 
 
 def parse_args():
@@ -117,6 +118,8 @@ def merge_args(cfg, args):
 
 def main():
     args = parse_args()
+    if not torch.cuda.is_available():
+        reuse_freed_cpu_memory()
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     try:
