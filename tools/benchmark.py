@@ -26,11 +26,13 @@ import argparse
 import copy
 import json
 import multiprocessing
+import random
 import resource
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
@@ -132,6 +134,10 @@ def count_params(module):
 
 
 def measure(config, args, cfg_options=None):
+    # the same weights and synthetic batch (mmdet's demo boxes) in every process and round
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -263,8 +269,8 @@ def main():
             deploy_flops=a['deploy_gflops_per_img'] / b['deploy_gflops_per_img'])
         ratios['step_time_over_flops'] = ratios['step_time'] / ratios['train_flops']
         if args.rounds > 1:
-            per_round = [x / y for x, y in zip(a['step_time_s_per_round'],
-                                                b['step_time_s_per_round'])]
+            pairs = zip(a['step_time_s_per_round'], b['step_time_s_per_round'])
+            per_round = [x / y for x, y in pairs]
             print('step-time ratio per round: ' + ', '.join(f'{r:.2f}' for r in per_round))
         summary['ratios'] = ratios
         print(f"ratios (first / second): step time {ratios['step_time']:.2f}x, "
