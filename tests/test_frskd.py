@@ -224,8 +224,17 @@ def test_bifpn_odd_levels_keep_the_official_order():
     assert all(torch.isfinite(g).all() for g in grads)
 
 
-def test_add_upsampled():
-    fine = torch.randn(2, 3, 6, 4, dtype=torch.float64, requires_grad=True)
+@pytest.mark.parametrize('layout', ['contiguous', 'channels_last', 'strided'])
+def test_add_upsampled(layout):
+    """Equal to adding the nearest x2 upsampled map, values and gradients, in any layout."""
+    fine = torch.randn(2, 6, 6, 4, dtype=torch.float64)
+    if layout == 'channels_last':
+        fine = fine[:, :3].contiguous(memory_format=torch.channels_last)
+    elif layout == 'strided':
+        fine = fine[:, ::2]
+    else:
+        fine = fine[:, :3].contiguous()
+    fine = fine.detach().requires_grad_()
     coarse = torch.randn(2, 3, 3, 2, dtype=torch.float64, requires_grad=True)
     ours = add_upsampled(fine, coarse)
     plain = fine + F.interpolate(coarse, scale_factor=2, mode='nearest')

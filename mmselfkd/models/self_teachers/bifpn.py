@@ -163,7 +163,7 @@ class _AddUpsampled(torch.autograd.Function):
         n, c, h, w = coarse.shape
         # each value of coarse fills one 2x2 cell of the output
         cells = fine.view(n, c, h, 2, w, 2) + coarse[:, :, :, None, :, None]
-        return cells.view(fine.shape)
+        return cells.reshape(fine.shape)  # a view for dense maps
 
     @staticmethod
     def backward(ctx, grad: Tensor):
