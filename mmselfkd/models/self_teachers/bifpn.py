@@ -236,8 +236,8 @@ class BiFPNSelfTeacher(nn.Module):
             are converted; the outputs stay channels-last). Defaults to None: on CPU tensors
             only, where oneDNN runs this network's depthwise and pointwise convolutions and
             BatchNorms faster in it (measured on 2 cores, CIFAR ResNet-18 maps, batch 32: the
-            self-teacher's forward + backward 1.5x faster); on CUDA the inputs' own format is
-            kept (not measured yet).
+            self-teacher's forward + backward 1.2-1.3x faster); on CUDA the inputs' own format
+            is kept (not measured yet).
     """
 
     def __init__(self, in_channels: Sequence[int], width: int = 2, depth: int = 2,
