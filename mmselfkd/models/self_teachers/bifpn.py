@@ -94,13 +94,14 @@ class SamePadMaxPool2d(nn.Module):
         self.kernel_size = kernel_size
         self.stride = stride
 
-    def _padding(self, size: int) -> List[int]:
+    def _left_padding(self, size: int) -> int:
+        """The smaller half of the "same" padding of a side of ``size``."""
         extra = max((math.ceil(size / self.stride) - 1) * self.stride - size + self.kernel_size, 0)
-        return [extra // 2, extra - extra // 2]
+        return extra // 2
 
     def forward(self, x: Tensor) -> Tensor:
         height, width = x.shape[-2:]
-        padding = (self._padding(height)[0], self._padding(width)[0])
+        padding = (self._left_padding(height), self._left_padding(width))
         return F.max_pool2d(x, self.kernel_size, self.stride, padding=padding, ceil_mode=True)
 
 
@@ -330,8 +331,6 @@ class BiFPNSelfTeacher(nn.Module):
         return outputs
 
     def _memory_format(self, feature: Tensor) -> torch.memory_format:
-        if self.channels_last is None:
-            channels_last = feature.device.type == 'cpu'
-        else:
-            channels_last = self.channels_last
+        channels_last = feature.device.type == 'cpu' if self.channels_last is None \
+            else self.channels_last
         return torch.channels_last if channels_last else torch.contiguous_format
