@@ -1,10 +1,11 @@
-"""CIFAR backbones of HSSAKD/FFSD: structure, stage taps, parameter counts (spec 3.3, 4.2)."""
+"""CIFAR backbones of HSSAKD/FFSD: structure, stage taps, parameter counts (spec 3.3, 4.2,
+4.6)."""
 import pytest
 import torch
 from torch import nn
 
 from mmselfkd.models.aux_branches import build_stage, stage_out_channels
-from mmselfkd.models.backbones import CIFARResNet, WideResNet
+from mmselfkd.models.backbones import CIFARDenseNet, CIFARGoogLeNet, CIFARResNet, WideResNet
 
 
 def count(module: nn.Module) -> int:
@@ -29,6 +30,9 @@ OFFICIAL = {
     'wrn40-2': (lambda: WideResNet(40, 2), 2_255_156),
     'wrn16-2-ffsd': (lambda: WideResNet(16, 2, block_style='kuangliu', conv_bias=True,
                                         final_norm_momentum=0.9), 704_420),
+    # FFSD's densenet_40 and googlenet (counted with the official classes)
+    'densenet40': (lambda: CIFARDenseNet(40), 1_100_428),
+    'googlenet': (lambda: CIFARGoogLeNet(), 6_258_500),
 }
 
 
@@ -43,6 +47,8 @@ def test_parameter_counts(name):
     (CIFARResNet(20, out_indices=(0, 1, 2)), (16, 32, 64)),
     (CIFARResNet(8, 32, (64, 128, 256), out_indices=(0, 1, 2)), (64, 128, 256)),
     (WideResNet(16, 2, out_indices=(0, 1, 2)), (32, 64, 128)),
+    (CIFARDenseNet(40, out_indices=(0, 1, 2)), (168, 312, 456)),
+    (CIFARGoogLeNet(out_indices=(0, 1, 2)), (480, 832, 1024)),
 ])
 def test_stage_outputs_at_32x32(backbone, channels):
     outs = backbone(torch.randn(2, 3, 32, 32))
@@ -80,6 +86,36 @@ def test_wrn_last_output_is_final_bn_relu_and_raw_tap_is_separate():
     assert torch.allclose(outs[2], torch.relu(net.bn1(l3)))
     assert not torch.allclose(outs[2], stages[2])
     assert torch.equal(net(x)[-1], outs[2])
+
+
+@pytest.mark.parametrize('backbone, hooked', [
+    (CIFARDenseNet(13, out_indices=(0, 1, 2)), ['dense1', 'dense2', 'bn']),
+    (CIFARGoogLeNet(out_indices=(0, 1, 2)), ['inception_b3', 'inception_e4', 'inception_b5']),
+])
+def test_ffsd_taps_are_the_official_hooked_layers(backbone, hooked):
+    """The official code hooks these modules (DenseNet: its final ``relu``, here the BN the
+    ReLU follows); out_indices (0, 1, 2) must return exactly their outputs."""
+    torch.manual_seed(0)
+    recorded = {}
+    for name in hooked:
+        getattr(backbone, name).register_forward_hook(
+            lambda module, args, out, name=name: recorded.__setitem__(name, out))
+    outs = backbone.train()(torch.randn(2, 3, 32, 32))
+    refs = [recorded[name] for name in hooked]
+    if hooked[-1] == 'bn':
+        refs[-1] = torch.relu(refs[-1])
+    assert all(torch.equal(out, ref) for out, ref in zip(outs, refs))
+
+
+def test_densenet_layers_and_init():
+    net = CIFARDenseNet(40, growth_rate=12)
+    assert len(net.dense1) == len(net.dense3) == 12
+    assert net.conv1.out_channels == 24 and net.trans1.conv1.out_channels == 168
+    assert CIFARDenseNet(40, compression=2).trans1.conv1.out_channels == 84
+    layer = net.dense3[0].conv1  # 3x3, 12 out channels: std sqrt(2 / (9 * 12))
+    assert abs(layer.weight.std().item() - (2 / (9 * 12))**0.5) < 0.04
+    conv = CIFARGoogLeNet().inception_a3.branch5x5[3]  # 3x3, 16 -> 32, with bias
+    assert conv.kernel_size == (3, 3) and conv.in_channels == 16 and conv.bias is not None
 
 
 def test_wrn_block_styles():
@@ -127,6 +163,10 @@ def test_bad_arguments_name_the_field():
         CIFARResNet(21)
     with pytest.raises(ValueError, match='WideResNet.depth'):
         WideResNet(20, 2)
+    with pytest.raises(ValueError, match='CIFARDenseNet.depth'):
+        CIFARDenseNet(41)
+    with pytest.raises(ValueError, match='CIFARGoogLeNet.out_indices'):
+        CIFARGoogLeNet(out_indices=(3, ))
     with pytest.raises(ValueError, match='block_style'):
         WideResNet(16, 2, block_style='torchvision')
     with pytest.raises(ValueError, match='out_indices'):

@@ -115,6 +115,10 @@ def millions(module):
 @pytest.mark.parametrize('config, student, trans_fusion, fusion, psi', [
     ('resnet32_cifar100.py', 0.473, 0.009, 0.016, 0.023),
     ('wrn16-2_cifar100.py', 0.704, 0.035, 0.049, 0.092),
+    # counted with the official densenet_40 / googlenet, FusionModule, TransFusionModule and
+    # DIYSelfDistillationModel([456, 312, 168]) / ([1024, 832, 480])
+    ('densenet40_cifar100.py', 1.100, 0.423, 0.473, 1.753),
+    ('googlenet_cifar100.py', 6.258, 2.113, 2.224, 11.265),  # 6,258,500
 ])
 def test_official_parameter_counts(mmpretrain_scope, config, student, trans_fusion, fusion, psi):
     from mmengine.config import Config
@@ -145,6 +149,26 @@ def test_resnet32_leader_with_trans_fusion_and_module_shapes(mmpretrain_scope):
         assert tuple(model.trans_fusion(features[-1]).shape) == (2, 128, 8, 8)
         outputs = model.self_distillers[0](features[-1])
         assert [tuple(o.shape[1:]) for o in outputs] == [(16, 32, 32), (32, 16, 16)]
+
+
+def test_self_distiller_maps_to_the_shallower_stage_channels(mmpretrain_scope):
+    """Psi follows the stage channels (the official DIYSelfDistillationModel of DenseNet-40):
+    its outputs must match the shapes of the stages they are distilled into."""
+    from mmselfkd.models.self_teachers.ffsd_modules import FFSDSelfDistiller
+    model = build_ffsd(dict(
+        type='ImageClassifier',
+        backbone=dict(type='mmselfkd.CIFARDenseNet', depth=13, out_indices=(0, 1, 2)),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=100, in_channels=132)))
+    features = model.students[0].backbone(torch.zeros(2, 3, 32, 32))
+    outputs = model.self_distillers[0](features[-1])
+    assert [o.shape for o in outputs] == [f.shape for f in features[:-1]]  # 60/96 channels
+    assert [o.shape[1] for o in FFSDSelfDistiller(64, 2)(torch.zeros(1, 64, 8, 8))] == [16, 32]
+    with pytest.raises(ValueError, match='out_channels needs num_layers=2'):
+        FFSDSelfDistiller(456, 2, out_channels=[312])
+    with pytest.raises(ValueError, match='model.self_distiller.out_channels'):
+        build_ffsd(small_architecture(), self_distiller=dict(type='mmselfkd.FFSDSelfDistiller',
+                                                             out_channels=[8, 4]))
 
 
 def test_bad_config_is_reported_at_build_time(mmpretrain_scope):

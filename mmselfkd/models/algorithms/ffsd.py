@@ -113,7 +113,8 @@ class FFSD(BaseSelfKDAlgorithm):
         trans_fusion: config of the leader's trans-fusion module. Defaults to
             ``mmselfkd.FFSDTransFusion``; ``in_channels``/``num_students`` filled in.
         self_distiller: config of one Psi module. Defaults to ``mmselfkd.FFSDSelfDistiller``;
-            ``in_channels`` and ``num_layers`` (= stages - 1) filled in.
+            ``in_channels``, ``num_layers`` (= stages - 1) and ``out_channels`` (the
+            shallower stages' channels, deepest first) filled in.
         num_students: number ``M`` of common students (>= 2). Defaults to 2.
         temperature: ``T`` of every KL term. Defaults to 2.
         lambda_div: weight of student 2's diversity and self-distillation terms. Defaults to
@@ -177,7 +178,8 @@ class FFSD(BaseSelfKDAlgorithm):
             'trans_fusion')
         distiller_cfg = self._complete(self_distiller, 'self_distiller',
                                        dict(type='FFSDSelfDistiller'),
-                                       in_channels=channels[-1], num_layers=len(channels) - 1)
+                                       in_channels=channels[-1], num_layers=len(channels) - 1,
+                                       out_channels=channels[-2::-1])
         self.self_distillers = FFSDSelfDistillers(
             build_module(distiller_cfg, 'self_distiller') for _ in range(num_students))
 

@@ -1,5 +1,7 @@
 from .cifar_resnet import CIFARResNet
+from .densenet_cifar import CIFARDenseNet
+from .googlenet_cifar import CIFARGoogLeNet
 from .resnet_cifar import ResNet_CIFAR
 from .wide_resnet import WideResNet
 
-__all__ = ['CIFARResNet', 'WideResNet', 'ResNet_CIFAR']
+__all__ = ['CIFARResNet', 'CIFARDenseNet', 'CIFARGoogLeNet', 'WideResNet', 'ResNet_CIFAR']

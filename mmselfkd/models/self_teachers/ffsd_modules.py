@@ -2,7 +2,7 @@
 
 None of them is deployed: only the leader network is exported.
 """
-from typing import List
+from typing import List, Optional, Sequence
 
 from torch import Tensor, nn
 
@@ -75,27 +75,37 @@ class FFSDSelfDistiller(nn.Module):
     """Self-distillation module Psi: transposed convolutions from the deepest stage upwards.
 
     Each layer is ConvTranspose2d(k3, s2, p1, output padding 1, no bias) -> BN -> ReLU and
-    halves the channels while doubling the resolution. The outputs are returned shallow first,
-    so ``outputs[l]`` pairs with the network's stage-``l`` feature. PyTorch default init, as
-    in the official code.
+    doubles the resolution. The outputs are returned shallow first, so ``outputs[l]`` pairs
+    with the network's stage-``l`` feature. PyTorch default init, as in the official code.
 
     Args:
-        in_channels: channels of the deepest stage feature (64 for CIFAR ResNets).
+        in_channels: channels of the deepest stage feature (64 for CIFAR ResNet-32).
         num_layers: number of transposed convolutions = number of stages - 1. Defaults to 2.
+        out_channels: output channels of the layers, deepest first. Defaults to None: each
+            layer halves the channels (the official ``SelfDistillationModel``).
+            :class:`~mmselfkd.models.algorithms.FFSD` fills in the channels of the shallower
+            stages, which is the official ``DIYSelfDistillationModel`` of DenseNet-40
+            (456 -> 312 -> 168) and GoogLeNet (1024 -> 832 -> 480), and the same as halving
+            for the official ResNets and WRNs.
     """
 
-    def __init__(self, in_channels: int, num_layers: int = 2):
+    def __init__(self, in_channels: int, num_layers: int = 2,
+                 out_channels: Optional[Sequence[int]] = None):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f'FFSDSelfDistiller.num_layers must be >= 1, got {num_layers}')
+        if out_channels is None:
+            out_channels = [in_channels // 2**(i + 1) for i in range(num_layers)]
+        out_channels = list(out_channels)
+        if len(out_channels) != num_layers or min(out_channels) < 1:
+            raise ValueError(f'FFSDSelfDistiller.out_channels needs num_layers={num_layers} '
+                             f'positive values, got {out_channels}')
         layers = []
-        channels = in_channels
-        for _ in range(num_layers):
+        for channels_in, channels_out in zip([in_channels] + out_channels, out_channels):
             layers.append(nn.Sequential(
-                nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1,
+                nn.ConvTranspose2d(channels_in, channels_out, 3, stride=2, padding=1,
                                    output_padding=1, bias=False),
-                nn.BatchNorm2d(channels // 2), nn.ReLU(inplace=True)))
-            channels //= 2
+                nn.BatchNorm2d(channels_out), nn.ReLU(inplace=True)))
         self.layers = nn.ModuleList(layers)
 
     def forward(self, feature: Tensor) -> List[Tensor]:
