@@ -320,7 +320,7 @@ def test_wrn_branches_use_raw_last_stage(mmpretrain_scope):
 # ------------------------------------------------------------------------ shipped configs
 def test_shipped_configs_follow_the_official_recipe():
     configs = sorted(glob.glob(f'{CFG}/*.py'))
-    assert len(configs) == 9
+    assert len(configs) == 14
     for path in configs + sorted(glob.glob('configs/baseline/*_hssakd.py')):
         cfg = Config.fromfile(path, import_custom_modules=False)
         assert cfg.train_dataloader.batch_size == 64
@@ -337,6 +337,30 @@ def test_shipped_configs_follow_the_official_recipe():
             assert cfg.train_cfg.max_epochs == 240
         if '/hssakd/' in path and 'teacher' not in path:
             assert cfg.model.temperature == 3.0
+
+
+def _twin(network):
+    return Config.fromfile(f'configs/baseline/{network}_cifar100_hssakd.py',
+                           import_custom_modules=False).model.to_dict()
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(f'{CFG}/*.py')), ids=osp.basename)
+def test_shipped_networks_are_their_baseline_twins(path):
+    """Every network of a method config is, key for key, the classifier of its fair baseline
+    (online: both peers; teacher runs: the teacher; offline: student and teacher)."""
+    model = Config.fromfile(path, import_custom_modules=False).model.to_dict()
+    name = osp.basename(path)[:-len('.py')]
+    networks, mode = name.split('_cifar100_')
+    mode = mode.split('_')[0]
+    if mode == 'online':
+        assert model['student'] == model['peer'] == _twin(networks)
+    elif mode == 'teacher':
+        assert model['student'] == _twin(networks)
+    else:
+        teacher, student = networks.split('_to_')
+        assert model['student'] == _twin(student)
+        assert model['teacher'] == _twin(teacher)
+    assert model['mode'] == {'student': 'offline'}.get(mode, mode)
 
 
 # -------------------------------------------------------------------- end to end (tools)

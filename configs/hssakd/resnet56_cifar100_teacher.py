@@ -1,0 +1,13 @@
+# HSAKD teacher pre-training, joint variant ("Teacher*" of the paper): ResNet-56 and its 3
+# auxiliary branches trained from scratch with CE on unrotated rows + joint CE on all
+# rotated rows (winycg/HSAKD train_teacher_cifar.py without --freezed, spec 3.4 L_T).
+# Its checkpoint is the `teacher_checkpoint` of resnet56_to_resnet20_cifar100_student.py.
+# The network is the baseline twin's classifier (same data, recipe and init).
+_base_ = ['../baseline/resnet56_cifar100_hssakd.py']
+
+model = dict(
+    _delete_=True,
+    type='mmselfkd.HSSAKD',
+    mode='teacher',
+    student={{_base_.model}},
+    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100))

@@ -1,0 +1,36 @@
+# HSAKD offline student (IJCAI 2021): ResNet-20 with 3 auxiliary branches learns from a ResNet-56
+# teacher trained by configs/hssakd/resnet56_cifar100_teacher.py (or _teacher_frozen.py):
+# CE on unrotated rows + KL (T=3) of every auxiliary joint head and of the final head
+# over all rotated rows (winycg/HSAKD train_student_cifar.py, spec 3.4 L_S).
+#   python tools/train.py configs/hssakd/resnet56_to_resnet20_cifar100_student.py \
+#       --cfg-options model.teacher_checkpoint=work_dirs/TEACHER_RUN/best_....pth
+# Fair baseline: configs/baseline/resnet20_cifar100_hssakd.py.
+# The student is the baseline twin's classifier (same data, recipe and init); the teacher is
+# the classifier of configs/baseline/resnet56_cifar100_hssakd.py (tests/test_hssakd.py
+# checks both).
+_base_ = ['../baseline/resnet20_cifar100_hssakd.py']
+
+# official ResNet init of the FC: PyTorch's default
+_teacher = dict(
+    type='ImageClassifier',
+    # the backbone applies the official He fan-out / BN(1, 0) init itself
+    backbone=dict(type='mmselfkd.CIFARResNet', depth=56),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=100,
+        in_channels=64,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+        init_cfg=None))
+
+model = dict(
+    _delete_=True,
+    type='mmselfkd.HSSAKD',
+    mode='offline',
+    student={{_base_.model}},
+    teacher=_teacher,
+    # a checkpoint of the teacher run (keys student.*, aux_branches.*)
+    teacher_checkpoint=None,
+    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100),
+    temperature=3.0)
