@@ -109,6 +109,30 @@ def test_branch_parameter_counts(name, backbone, backbone_params, aux_params, ch
     assert ('norm' in branches.branches[0]._modules) == name.startswith('wrn')
 
 
+@pytest.mark.parametrize('depth,backbone_params,aux_params', [
+    (18, 11_689_512, 47_555_456), (34, 21_797_672, 76_474_240)])
+def test_imagenet_resnet_branches_match_the_official(mmpretrain_scope, depth, backbone_params,
+                                                     aux_params):
+    """``resnet{18,34}_imagenet_aux`` (counted with the official classes): 4 branches on an
+    mmpretrain ResNet, He fan-out convs, BN 1/0, default-init classifiers."""
+    from mmpretrain.models import ResNet
+    torch.manual_seed(0)
+    net = ResNet(depth, out_indices=(0, 1, 2, 3))
+    branches = HSSAKDBranches(net, num_classes=1000, zero_fc_bias=False)
+    assert sum(p.numel() for p in net.parameters()) + 512 * 1000 + 1000 == backbone_params
+    assert sum(p.numel() for p in branches.parameters()) == aux_params
+    assert len(branches) == 4 and list(branches.branches[3]._modules)[0] == 'stage3'
+    conv = branches.branches[0].stage1[0].conv1  # 3x3, 128 out: std sqrt(2 / (9 * 128))
+    assert abs(conv.weight.std().item() - (2 / (9 * 128))**0.5) < 0.002
+    assert all(torch.equal(m.weight, torch.ones_like(m.weight)) and not m.bias.any()
+               for m in branches.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert all(b.fc.bias.abs().max() > 0 for b in branches.branches)
+    net.eval()  # mmpretrain's ResNet.train() returns None
+    with torch.no_grad():
+        logits = branches(net(torch.randn(1, 3, 64, 64)))
+    assert [tuple(q.shape) for q in logits] == [(1, 4000)] * 4
+
+
 @pytest.mark.parametrize('backbone,channels', [
     (lambda: CIFARResNet(20), 64),
     (lambda: CIFARResNet(8, 32, (64, 128, 256)), 256),
@@ -320,8 +344,9 @@ def test_wrn_branches_use_raw_last_stage(mmpretrain_scope):
 # ------------------------------------------------------------------------ shipped configs
 def test_shipped_configs_follow_the_official_recipe():
     configs = sorted(glob.glob(f'{CFG}/*.py'))
-    assert len(configs) == 14
-    for path in configs + sorted(glob.glob('configs/baseline/*_hssakd.py')):
+    assert len(configs) == 18
+    for path in [p for p in configs + sorted(glob.glob('configs/baseline/*_hssakd.py'))
+                 if '_cifar100' in p]:
         cfg = Config.fromfile(path, import_custom_modules=False)
         assert cfg.train_dataloader.batch_size == 64
         opt = cfg.optim_wrapper.optimizer
@@ -339,8 +364,26 @@ def test_shipped_configs_follow_the_official_recipe():
             assert cfg.model.temperature == 3.0
 
 
-def _twin(network):
-    return Config.fromfile(f'configs/baseline/{network}_cifar100_hssakd.py',
+def test_shipped_imagenet_configs_follow_the_official_recipe():
+    """winycg/HSAKD train_{online_kd,teacher,student}_imagenet.py (spec 3.5)."""
+    configs = sorted(glob.glob(f'{CFG}/*_imagenet_*.py') +
+                     glob.glob('configs/baseline/*_imagenet_hssakd.py'))
+    assert len(configs) == 6
+    for path in configs:
+        cfg = Config.fromfile(path, import_custom_modules=False)
+        assert cfg.train_dataloader.batch_size * 8 == cfg.auto_scale_lr.base_batch_size == 256
+        opt = cfg.optim_wrapper.optimizer
+        assert (opt.type, opt.lr, opt.momentum, opt.weight_decay, opt.get('nesterov', False)) \
+            == ('SGD', 0.1, 0.9, 1e-4, False)
+        assert cfg.param_scheduler.milestones == [30, 60, 90]
+        assert cfg.train_cfg.max_epochs == 100 and cfg.randomness.seed == 0
+        assert cfg.data_preprocessor.mean == [123.675, 116.28, 103.53]
+        if '/hssakd/' in path:
+            assert cfg.model.aux_branches.zero_fc_bias is False
+
+
+def _twin(network, dataset):
+    return Config.fromfile(f'configs/baseline/{network}_{dataset}_hssakd.py',
                            import_custom_modules=False).model.to_dict()
 
 
@@ -350,16 +393,17 @@ def test_shipped_networks_are_their_baseline_twins(path):
     (online: both peers; teacher runs: the teacher; offline: student and teacher)."""
     model = Config.fromfile(path, import_custom_modules=False).model.to_dict()
     name = osp.basename(path)[:-len('.py')]
-    networks, mode = name.split('_cifar100_')
+    dataset = 'cifar100' if '_cifar100_' in name else 'imagenet'
+    networks, mode = name.split(f'_{dataset}_')
     mode = mode.split('_')[0]
     if mode == 'online':
-        assert model['student'] == model['peer'] == _twin(networks)
+        assert model['student'] == model['peer'] == _twin(networks, dataset)
     elif mode == 'teacher':
-        assert model['student'] == _twin(networks)
+        assert model['student'] == _twin(networks, dataset)
     else:
         teacher, student = networks.split('_to_')
-        assert model['student'] == _twin(student)
-        assert model['teacher'] == _twin(teacher)
+        assert model['student'] == _twin(student, dataset)
+        assert model['teacher'] == _twin(teacher, dataset)
     assert model['mode'] == {'student': 'offline'}.get(mode, mode)
 
 

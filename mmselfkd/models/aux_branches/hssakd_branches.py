@@ -4,7 +4,7 @@ from typing import List, Optional, Sequence
 
 from torch import Tensor, nn
 
-from mmselfkd.models.utils import NUM_ROTATIONS
+from mmselfkd.models.utils import NUM_ROTATIONS, init_conv_bn
 from mmselfkd.registry import MODELS
 from .stage_copies import build_stage, stage_out_channels
 
@@ -16,10 +16,12 @@ class HSSAKDBranches(nn.Module):
     Branch ``l`` takes the output of stage ``l`` and runs fresh copies of the remaining stages
     ``l+1 .. S-1`` (stride 2 at each entry); the last branch, on the last stage, runs an extra
     copy of the last stage at stride 1. Then (for pre-activation backbones such as WRN) a BN +
-    ReLU, global average pooling and ``Linear(C_last, 4 * num_classes)`` whose bias starts at 0
-    (official ``Auxiliary_Classifier`` of winycg/HSAKD ``models/resnet.py``, ``models/wrn.py``).
-    The stage copies come from the backbone's own stage definitions (:func:`build_stage`), so
-    every depth and width of a family is handled by one code path.
+    ReLU, global average pooling and ``Linear(C_last, 4 * num_classes)`` (official
+    ``Auxiliary_Classifier`` of winycg/HSAKD ``models/resnet.py``, ``models/wrn.py``,
+    ``models/resnet_imagenet.py``). The stage copies come from the backbone's own stage
+    definitions (:func:`build_stage`), so every depth and width of a family is handled by one
+    code path; their convolutions and BNs get the official He fan-out / BN(1, 0) init (the
+    CIFAR backbones' ``make_stage`` applies it; copies of an mmpretrain ResNet get it here).
 
     Args:
         backbone: the backbone the branches attach to (only read, to copy its stages); the
@@ -27,10 +29,13 @@ class HSSAKDBranches(nn.Module):
         num_classes: ``K``; the joint heads have ``4K`` outputs.
         final_norm: end each branch with BN + ReLU. ``None`` (default) means "if the backbone
             has pre-activation blocks" (its ``pre_activation`` attribute, True for WRN).
+        zero_fc_bias: start the joint classifiers' bias at 0, as the official CIFAR branches
+            do. Defaults to True; False keeps PyTorch's default Linear init, as the official
+            ImageNet branches (``resnet_imagenet.py``).
     """
 
     def __init__(self, backbone: nn.Module, num_classes: int,
-                 final_norm: Optional[bool] = None):
+                 final_norm: Optional[bool] = None, zero_fc_bias: bool = True):
         super().__init__()
         if num_classes < 1:
             raise ValueError(f'HSSAKDBranches.num_classes must be >= 1, got {num_classes}')
@@ -46,13 +51,17 @@ class HSSAKDBranches(nn.Module):
                 layers[f'stage{stage}'] = build_stage(backbone, stage, channels[stage - 1], 2)
             if start == num_stages - 1:
                 layers[f'stage{start}'] = build_stage(backbone, start, channels[start], 1)
+            if not hasattr(backbone, 'make_stage'):  # an mmpretrain ResLayer: default init
+                for copy in layers.values():
+                    init_conv_bn(copy)
             if final_norm:
                 layers['norm'] = nn.BatchNorm2d(channels[-1])
                 layers['relu'] = nn.ReLU(inplace=True)
             layers['pool'] = nn.AdaptiveAvgPool2d(1)
             layers['flatten'] = nn.Flatten(1)
             layers['fc'] = nn.Linear(channels[-1], NUM_ROTATIONS * num_classes)
-            nn.init.zeros_(layers['fc'].bias)
+            if zero_fc_bias:
+                nn.init.zeros_(layers['fc'].bias)
             branches.append(nn.Sequential(layers))
         self.branches = nn.ModuleList(branches)
 
