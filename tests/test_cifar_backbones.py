@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from mmselfkd.models.aux_branches import build_stage, stage_out_channels
-from mmselfkd.models.backbones import CIFARDenseNet, CIFARGoogLeNet, CIFARResNet, WideResNet
+from mmselfkd.models.backbones import (CIFARDenseNet, CIFARGoogLeNet, CIFARResNet, CIFARVGG,
+                                       WideResNet)
 
 
 def count(module: nn.Module) -> int:
@@ -33,6 +34,8 @@ OFFICIAL = {
     # FFSD's densenet_40 and googlenet (counted with the official classes)
     'densenet40': (lambda: CIFARDenseNet(40), 1_100_428),
     'googlenet': (lambda: CIFARGoogLeNet(), 6_258_500),
+    # HSSAKD's vgg13_bn (spec 3.3: 9.462 M)
+    'vgg13': (lambda: CIFARVGG(13), 9_462_180),
 }
 
 
@@ -118,6 +121,26 @@ def test_densenet_layers_and_init():
     assert conv.kernel_size == (3, 3) and conv.in_channels == 16 and conv.bias is not None
 
 
+def test_vgg_stages_and_branch_copies():
+    """Taps of the official forward (f0..f3) and the stage copies of the official
+    ``Auxiliary_Classifier``: max-pool in front at stride 2, none for the stride-1 copy of the
+    last stage (block3 + block4, 512 in); the copies keep PyTorch's default init."""
+    torch.manual_seed(0)
+    net = CIFARVGG(13, out_indices=(0, 1, 2, 3))
+    outs = net(torch.randn(2, 3, 32, 32))
+    assert [tuple(o.shape[1:]) for o in outs] == [(64, 32, 32), (128, 16, 16), (256, 8, 8),
+                                                  (512, 4, 4)]
+    assert all((o >= 0).all() for o in outs)  # every stage ends with a ReLU
+    assert isinstance(net.stage1[0], nn.MaxPool2d) and net.stage1[1].in_channels == 64
+    extra = net.make_stage(3, 512, 1)
+    convs = [m for m in extra if isinstance(m, nn.Conv2d)]
+    assert not isinstance(extra[0], nn.MaxPool2d) and len(convs) == 4
+    assert convs[0].in_channels == 512 and convs[0].bias.abs().max() > 0  # default init
+    conv = net.stage3[1]  # 3x3, 512 out: std sqrt(2 / (9 * 512)), bias 0
+    assert abs(conv.weight.std().item() - (2 / (9 * 512))**0.5) < 0.001
+    assert not conv.bias.any()
+
+
 def test_wrn_block_styles():
     """RepDistiller: stride in conv1, shortcut sees BN-ReLU'd input; kuangliu (FFSD): stride
     in conv2, shortcut on the raw input, conv bias and final BN momentum 0.9."""
@@ -163,6 +186,8 @@ def test_bad_arguments_name_the_field():
         CIFARResNet(21)
     with pytest.raises(ValueError, match='WideResNet.depth'):
         WideResNet(20, 2)
+    with pytest.raises(ValueError, match='CIFARVGG.depth'):
+        CIFARVGG(12)
     with pytest.raises(ValueError, match='CIFARDenseNet.depth'):
         CIFARDenseNet(41)
     with pytest.raises(ValueError, match='CIFARGoogLeNet.out_indices'):

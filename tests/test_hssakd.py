@@ -15,7 +15,7 @@ from mmengine.optim import OptimWrapper
 from mmselfkd.models.algorithms.hssakd import (HSSAKD, NetOutputs, offline_losses,
                                                online_losses)
 from mmselfkd.models.aux_branches import HSSAKDBranches
-from mmselfkd.models.backbones import CIFARResNet, WideResNet
+from mmselfkd.models.backbones import CIFARResNet, CIFARVGG, WideResNet
 from mmselfkd.models.utils import joint_labels, rotate_batch
 
 CFG = 'configs/hssakd'
@@ -96,16 +96,18 @@ def test_offline_golden(mmpretrain_scope):
     ('wrn40-2', lambda: WideResNet(40, 2), 2_255_156, 5_769_328, 128),
     ('wrn16-2', lambda: WideResNet(16, 2), 703_284, 1_928_304, 128),
     ('wrn40-1', lambda: WideResNet(40, 1), 569_780, 1_484_432, 64),
+    ('vgg13', lambda: CIFARVGG(13, out_indices=(0, 1, 2, 3)), 9_462_180, 37_049_664, 512),
 ])
 def test_branch_parameter_counts(name, backbone, backbone_params, aux_params, channels):
     net = backbone()
-    branches = HSSAKDBranches(net, num_classes=100)
+    vgg = name.startswith('vgg')  # official VGG branches: 4, default-init classifiers
+    branches = HSSAKDBranches(net, num_classes=100, zero_fc_bias=not vgg)
     with_fc = sum(p.numel() for p in net.parameters()) + channels * 100 + 100
     assert with_fc == backbone_params
     assert sum(p.numel() for p in branches.parameters()) == aux_params
-    assert len(branches) == 3
+    assert len(branches) == (4 if vgg else 3)
     assert all(b.fc.out_features == 400 for b in branches.branches)
-    assert all(torch.equal(b.fc.bias, torch.zeros(400)) for b in branches.branches)
+    assert all(torch.equal(b.fc.bias, torch.zeros(400)) != vgg for b in branches.branches)
     assert ('norm' in branches.branches[0]._modules) == name.startswith('wrn')
 
 
@@ -344,7 +346,7 @@ def test_wrn_branches_use_raw_last_stage(mmpretrain_scope):
 # ------------------------------------------------------------------------ shipped configs
 def test_shipped_configs_follow_the_official_recipe():
     configs = sorted(glob.glob(f'{CFG}/*.py'))
-    assert len(configs) == 18
+    assert len(configs) == 19
     for path in [p for p in configs + sorted(glob.glob('configs/baseline/*_hssakd.py'))
                  if '_cifar100' in p]:
         cfg = Config.fromfile(path, import_custom_modules=False)

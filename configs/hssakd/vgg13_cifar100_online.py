@@ -1,0 +1,25 @@
+# HSSAKD online (TNNLS 2022): two VGG-13 (BN) peers trained together on 4-rotation batches,
+# each with CE + joint (class x rotation) CE on 4 auxiliary branches, plus mutual KL (T=3)
+# of the final and auxiliary heads (winycg/HSAKD train_online_kd_cifar.py, spec 3.4). The
+# branches' layers and classifiers keep PyTorch's default init: the official VGG branch
+# init is never called (spec 3.8). Deployed: `student` (peer A).
+# Fair baseline: configs/baseline/vgg13_cifar100_hssakd.py (the peers equal its classifier).
+_base_ = ['../baseline/vgg13_cifar100_hssakd.py']
+
+_net = {{_base_.model}}
+model = dict(
+    _delete_=True,
+    type='mmselfkd.HSSAKD',
+    mode='online',
+    student=_net,
+    peer=_net,
+    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100, zero_fc_bias=False),
+    temperature=3.0,
+    deploy='student',
+    val_heads=('peer', ))
+
+val_evaluator = [
+    dict(type='Accuracy', topk=(1, 5)),
+    dict(type='mmselfkd.MultiHeadAccuracy', heads=['peer']),
+]
+test_evaluator = val_evaluator
