@@ -5,8 +5,9 @@ import torch
 from torch import nn
 
 from mmselfkd.models.aux_branches import build_stage, stage_out_channels
-from mmselfkd.models.backbones import (CIFARDenseNet, CIFARGoogLeNet, CIFARResNet, CIFARVGG,
-                                       WideResNet)
+from mmselfkd.models.backbones import (CIFARDenseNet, CIFARGoogLeNet, CIFARMobileNetV2,
+                                       CIFARResNet, CIFARShuffleNetV1, CIFARShuffleNetV2,
+                                       CIFARVGG, WideResNet)
 
 
 def count(module: nn.Module) -> int:
@@ -14,8 +15,9 @@ def count(module: nn.Module) -> int:
 
 
 def with_fc(backbone: nn.Module, num_classes: int = 100) -> int:
-    """Parameters of backbone + Linear(C_last, K), the official network's count."""
-    c = stage_out_channels(backbone)[-1]
+    """Parameters of backbone + Linear(C, K), the official network's count (``C``: the last
+    stage, or the 1x1 conv after it of MobileNetV2 / ShuffleNetV2)."""
+    c = getattr(backbone, 'last_channels', stage_out_channels(backbone)[-1])
     return count(backbone) + c * num_classes + num_classes
 
 
@@ -34,8 +36,12 @@ OFFICIAL = {
     # FFSD's densenet_40 and googlenet (counted with the official classes)
     'densenet40': (lambda: CIFARDenseNet(40), 1_100_428),
     'googlenet': (lambda: CIFARGoogLeNet(), 6_258_500),
-    # HSSAKD's vgg13_bn (spec 3.3: 9.462 M)
+    # HSSAKD's vgg13_bn, mobilenetV2, ShuffleV1, ShuffleV2 (spec 3.3: 9.462 / 0.813 / 0.949 /
+    # 1.356 M)
     'vgg13': (lambda: CIFARVGG(13), 9_462_180),
+    'mobilenetv2': (lambda: CIFARMobileNetV2(), 812_836),
+    'shufflev1': (lambda: CIFARShuffleNetV1(), 949_258),
+    'shufflev2': (lambda: CIFARShuffleNetV2(), 1_355_528),
 }
 
 
@@ -139,6 +145,53 @@ def test_vgg_stages_and_branch_copies():
     conv = net.stage3[1]  # 3x3, 512 out: std sqrt(2 / (9 * 512)), bias 0
     assert abs(conv.weight.std().item() - (2 / (9 * 512))**0.5) < 0.001
     assert not conv.bias.any()
+
+
+@pytest.mark.parametrize('backbone, taps, last', [
+    (lambda: CIFARMobileNetV2(out_indices=(0, 1, 2, 3)),
+     [(12, 32, 32), (16, 16, 16), (48, 8, 8), (160, 4, 4)], 1280),
+    (lambda: CIFARShuffleNetV1(out_indices=(0, 1, 2)), [(240, 16, 16), (480, 8, 8), (960, 4, 4)],
+     960),
+    (lambda: CIFARShuffleNetV2(out_indices=(0, 1, 2)), [(116, 16, 16), (232, 8, 8), (464, 4, 4)],
+     1024),
+])
+def test_mobile_network_taps_and_outputs(backbone, taps, last):
+    """The official taps f1..fL; the classifier pools the last stage (ShuffleNetV1) or the 1x1
+    conv-BN-ReLU after it (MobileNetV2 ``conv2``, ShuffleNetV2 ``conv2``/``bn2``)."""
+    torch.manual_seed(0)
+    net = backbone().train()
+    x = torch.randn(2, 3, 32, 32)
+    if hasattr(net, 'forward_stages'):
+        outs, stages = net.forward_stages(x)
+        assert torch.allclose(outs[-1], net.conv2(stages[-1]))
+    else:
+        outs = stages = net(x)
+    assert [tuple(t.shape[1:]) for t in stages] == taps
+    assert outs[-1].shape[1] == last and torch.equal(net(x)[-1], outs[-1])
+    assert [tuple(o.shape[1:]) for o in outs[:-1]] == taps[:-1]
+
+
+def test_mobile_network_inits():
+    """MobileNetV2: the official He fan-out / BN(1, 0) init in the network and its branch
+    copies; ShuffleNetV1: PyTorch's default in the network (the official one has none), He in
+    the branch copies (the official Auxiliary_Classifier init); ShuffleNetV2: default both."""
+    torch.manual_seed(0)
+    mbv2 = CIFARMobileNetV2()
+    dw = mbv2.stage2[0][0].conv[3]  # 3x3 depthwise, 96 channels: std sqrt(2 / (9 * 96))
+    assert dw.groups == dw.out_channels == 96
+    assert abs(dw.weight.std().item() - (2 / (9 * 96))**0.5) < 0.004
+    dw = mbv2.make_stage(3, 48, 1)[0][0].conv[3]  # 288 channels
+    assert dw.stride == (1, 1) and abs(dw.weight.std().item() - (2 / (9 * 288))**0.5) < 0.002
+    v1 = CIFARShuffleNetV1()
+    default = v1.layer3[1].conv1  # grouped 1x1, 320 inputs per group: std 1/sqrt(3 * 320)
+    assert abs(default.weight.std().item() - (1 / (3 * 320))**0.5) < 0.002
+    copy = v1.make_stage(2, 960, 1)[0]
+    assert copy.stride == 1 and copy.conv3.out_channels == 960  # residual, no concatenation
+    assert abs(copy.conv1.weight.std().item() - (2 / 240)**0.5) < 0.003  # 1x1 to 240: He
+    v2 = CIFARShuffleNetV2()
+    down = v2.make_stage(2, 464, 1)[0]
+    assert down.conv1.stride == (1, 1) and down.conv1.in_channels == 464
+    assert abs(v2.conv2[0].weight.std().item() - (1 / (3 * 464))**0.5) < 0.002
 
 
 def test_wrn_block_styles():

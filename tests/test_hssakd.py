@@ -15,7 +15,8 @@ from mmengine.optim import OptimWrapper
 from mmselfkd.models.algorithms.hssakd import (HSSAKD, NetOutputs, offline_losses,
                                                online_losses)
 from mmselfkd.models.aux_branches import HSSAKDBranches
-from mmselfkd.models.backbones import CIFARResNet, CIFARVGG, WideResNet
+from mmselfkd.models.backbones import (CIFARMobileNetV2, CIFARResNet, CIFARShuffleNetV1,
+                                       CIFARShuffleNetV2, CIFARVGG, WideResNet)
 from mmselfkd.models.utils import joint_labels, rotate_batch
 
 CFG = 'configs/hssakd'
@@ -88,27 +89,44 @@ def test_offline_golden(mmpretrain_scope):
 
 
 # ------------------------------------------------------------------ branches (3.3 table)
-@pytest.mark.parametrize('name,backbone,backbone_params,aux_params,channels', [
-    ('resnet56', lambda: CIFARResNet(56), 861_620, 2_206_064, 64),
-    ('resnet20', lambda: CIFARResNet(20), 278_324, 762_992, 64),
-    ('resnet32x4', lambda: CIFARResNet(32, 32, (64, 128, 256)), 7_433_860, 18_907_056, 256),
-    ('resnet8x4', lambda: CIFARResNet(8, 32, (64, 128, 256)), 1_233_540, 3_557_296, 256),
-    ('wrn40-2', lambda: WideResNet(40, 2), 2_255_156, 5_769_328, 128),
-    ('wrn16-2', lambda: WideResNet(16, 2), 703_284, 1_928_304, 128),
-    ('wrn40-1', lambda: WideResNet(40, 1), 569_780, 1_484_432, 64),
-    ('vgg13', lambda: CIFARVGG(13, out_indices=(0, 1, 2, 3)), 9_462_180, 37_049_664, 512),
-])
-def test_branch_parameter_counts(name, backbone, backbone_params, aux_params, channels):
-    net = backbone()
-    vgg = name.startswith('vgg')  # official VGG branches: 4, default-init classifiers
-    branches = HSSAKDBranches(net, num_classes=100, zero_fc_bias=not vgg)
+# (network, params of network + FC, params of the branches: spec 3.3 / the official classes;
+# FC width, number of branches, official init of the branch classifiers)
+OFFICIAL_BRANCHES = {
+    'resnet56': (lambda: CIFARResNet(56), 861_620, 2_206_064, 64, 3, 'zero_bias'),
+    'resnet20': (lambda: CIFARResNet(20), 278_324, 762_992, 64, 3, 'zero_bias'),
+    'resnet32x4': (lambda: CIFARResNet(32, 32, (64, 128, 256)), 7_433_860, 18_907_056, 256, 3,
+                   'zero_bias'),
+    'resnet8x4': (lambda: CIFARResNet(8, 32, (64, 128, 256)), 1_233_540, 3_557_296, 256, 3,
+                  'zero_bias'),
+    'wrn40-2': (lambda: WideResNet(40, 2), 2_255_156, 5_769_328, 128, 3, 'zero_bias'),
+    'wrn16-2': (lambda: WideResNet(16, 2), 703_284, 1_928_304, 128, 3, 'zero_bias'),
+    'wrn40-1': (lambda: WideResNet(40, 1), 569_780, 1_484_432, 64, 3, 'zero_bias'),
+    'vgg13': (lambda: CIFARVGG(13, out_indices=(0, 1, 2, 3)), 9_462_180, 37_049_664, 512, 4,
+              'default'),
+    'mobilenetv2': (lambda: CIFARMobileNetV2(out_indices=(0, 1, 2, 3)), 812_836, 4_671_496,
+                    1280, 4, 'normal'),
+    'shufflev1': (lambda: CIFARShuffleNetV1(out_indices=(0, 1, 2)), 949_258, 3_118_740, 960,
+                  3, 'zero_bias'),
+    'shufflev2': (lambda: CIFARShuffleNetV2(out_indices=(0, 1, 2)), 1_355_528, 4_519_988, 1024,
+                  3, 'default'),
+}
+
+
+@pytest.mark.parametrize('name', sorted(OFFICIAL_BRANCHES))
+def test_branch_parameter_counts(name):
+    build, backbone_params, aux_params, channels, num_branches, fc_init = OFFICIAL_BRANCHES[name]
+    net = build()
+    branches = HSSAKDBranches(net, num_classes=100, fc_init=fc_init)
     with_fc = sum(p.numel() for p in net.parameters()) + channels * 100 + 100
     assert with_fc == backbone_params
     assert sum(p.numel() for p in branches.parameters()) == aux_params
-    assert len(branches) == (4 if vgg else 3)
+    assert len(branches) == num_branches
     assert all(b.fc.out_features == 400 for b in branches.branches)
-    assert all(torch.equal(b.fc.bias, torch.zeros(400)) != vgg for b in branches.branches)
+    for branch in branches.branches:
+        assert torch.equal(branch.fc.bias, torch.zeros(400)) == (fc_init != 'default')
+        assert (abs(branch.fc.weight.std().item() - 0.01) < 0.001) == (fc_init == 'normal')
     assert ('norm' in branches.branches[0]._modules) == name.startswith('wrn')
+    assert ('end' in branches.branches[0]._modules) == (name in ('mobilenetv2', 'shufflev2'))
 
 
 @pytest.mark.parametrize('depth,backbone_params,aux_params', [
@@ -120,7 +138,7 @@ def test_imagenet_resnet_branches_match_the_official(mmpretrain_scope, depth, ba
     from mmpretrain.models import ResNet
     torch.manual_seed(0)
     net = ResNet(depth, out_indices=(0, 1, 2, 3))
-    branches = HSSAKDBranches(net, num_classes=1000, zero_fc_bias=False)
+    branches = HSSAKDBranches(net, num_classes=1000, fc_init='default')
     assert sum(p.numel() for p in net.parameters()) + 512 * 1000 + 1000 == backbone_params
     assert sum(p.numel() for p in branches.parameters()) == aux_params
     assert len(branches) == 4 and list(branches.branches[3]._modules)[0] == 'stage3'
@@ -306,6 +324,41 @@ def test_train_step_with_optim_wrapper(mode, tmp_path, mmpretrain_scope):
         assert all(torch.equal(after[k], before[k]) for k in before if k.startswith('teacher'))
 
 
+@pytest.mark.parametrize('config', [
+    'vgg13_cifar100_online', 'mobilenetv2_cifar100_online', 'shufflev1_cifar100_online',
+    'shufflev2_cifar100_online', 'vgg13_to_mobilenetv2_cifar100_student',
+    'wrn40-2_to_shufflev1_cifar100_student', 'resnet32x4_to_shufflev2_cifar100_student'])
+def test_shipped_mobile_and_vgg_configs_train(config, tmp_path, mmpretrain_scope):
+    """One step of the shipped configs of the VGG/MobileNetV2/ShuffleNet networks (4 or 3
+    branches, branch ends), offline with a checkpoint of the shipped teacher config."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import MODELS
+
+    def build_cfg(path, **override):
+        cfg = Config.fromfile(path)
+        model_cfg = copy.deepcopy(cfg.model)
+        model_cfg.update(override, data_preprocessor=cfg.data_preprocessor)
+        torch.manual_seed(0)
+        return cfg, MODELS.build(model_cfg)
+
+    override = {}
+    if config.endswith('_student'):
+        teacher = config.split('_to_')[0]
+        _, trained = build_cfg(f'{CFG}/{teacher}_cifar100_teacher.py')
+        override['teacher_checkpoint'] = str(tmp_path / 'teacher.pth')
+        torch.save({'state_dict': trained.state_dict()}, override['teacher_checkpoint'])
+    cfg, model = build_cfg(f'{CFG}/{config}.py', **override)
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    log_vars = model.train_step(batch(num=2, size=32), optim_wrapper)
+    assert torch.isfinite(log_vars['loss']) and 'distill.loss_kl_aux' in log_vars
+    after = model.state_dict()
+    last = len(model.aux_branches) - 1
+    assert not torch.equal(after[f'aux_branches.branches.{last}.fc.weight'],
+                           before[f'aux_branches.branches.{last}.fc.weight'])
+
+
 @pytest.mark.parametrize('deploy', ['student', 'peer'])
 def test_export_equality_and_peer_scores(deploy, mmpretrain_scope):
     from mmengine.registry import MODELS
@@ -346,14 +399,17 @@ def test_wrn_branches_use_raw_last_stage(mmpretrain_scope):
 # ------------------------------------------------------------------------ shipped configs
 def test_shipped_configs_follow_the_official_recipe():
     configs = sorted(glob.glob(f'{CFG}/*.py'))
-    assert len(configs) == 19
+    assert len(configs) == 27
     for path in [p for p in configs + sorted(glob.glob('configs/baseline/*_hssakd.py'))
                  if '_cifar100' in p]:
         cfg = Config.fromfile(path, import_custom_modules=False)
         assert cfg.train_dataloader.batch_size == 64
         opt = cfg.optim_wrapper.optimizer
+        # lr 0.01 for MobileNetV2 and ShuffleNets, also as students (train_*_cifar.sh)
+        lr = 0.01 if any(net in osp.basename(path).split('_cifar100')[0].split('_to_')[-1]
+                         for net in ('mobilenetv2', 'shufflev')) else 0.05
         assert (opt.type, opt.lr, opt.momentum, opt.weight_decay, opt.nesterov) == \
-            ('SGD', 0.05, 0.9, 5e-4, True)
+            ('SGD', lr, 0.9, 5e-4, True)
         assert cfg.data_preprocessor.mean == [129.3105, 124.1085, 112.404]
         assert cfg.data_preprocessor.std == [68.2125, 65.4075, 70.4055]
         if path.endswith('_frozen.py'):
@@ -381,7 +437,7 @@ def test_shipped_imagenet_configs_follow_the_official_recipe():
         assert cfg.train_cfg.max_epochs == 100 and cfg.randomness.seed == 0
         assert cfg.data_preprocessor.mean == [123.675, 116.28, 103.53]
         if '/hssakd/' in path:
-            assert cfg.model.aux_branches.zero_fc_bias is False
+            assert cfg.model.aux_branches.fc_init == 'default'
 
 
 def _twin(network, dataset):

@@ -3,7 +3,8 @@
 # auxiliary branches, plus mutual KL (T=3) of the final and auxiliary heads; official ImageNet
 # recipe (see the baseline twin). Deployed: `student` (peer A).
 # Fair baseline: configs/baseline/resnet18_imagenet_hssakd.py (the peers equal its classifier).
-# Launch on 8 GPUs (8 x 32 = 256): bash tools/dist_train.sh configs/hssakd/resnet18_imagenet_online.py 8
+# Launch on 8 GPUs (8 x 32 = 256):
+#   bash tools/dist_train.sh configs/hssakd/resnet18_imagenet_online.py 8
 _base_ = ['../baseline/resnet18_imagenet_hssakd.py']
 
 _net = {{_base_.model}}
@@ -14,7 +15,7 @@ model = dict(
     student=_net,
     peer=_net,
     # the official ImageNet branches keep PyTorch's default init of their classifiers
-    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=1000, zero_fc_bias=False),
+    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=1000, fc_init='default'),
     temperature=3.0,
     deploy='student',
     val_heads=('peer', ))

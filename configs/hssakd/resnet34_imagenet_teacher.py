@@ -11,4 +11,4 @@ model = dict(
     type='mmselfkd.HSSAKD',
     mode='teacher',
     student={{_base_.model}},
-    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=1000, zero_fc_bias=False))
+    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=1000, fc_init='default'))

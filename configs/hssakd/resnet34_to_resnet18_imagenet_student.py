@@ -29,5 +29,5 @@ model = dict(
     teacher=_teacher,
     # a checkpoint of the teacher run (keys student.*, aux_branches.*)
     teacher_checkpoint=None,
-    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=1000, zero_fc_bias=False),
+    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=1000, fc_init='default'),
     temperature=3.0)

@@ -13,7 +13,7 @@ model = dict(
     mode='online',
     student=_net,
     peer=_net,
-    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100, zero_fc_bias=False),
+    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100, fc_init='default'),
     temperature=3.0,
     deploy='student',
     val_heads=('peer', ))

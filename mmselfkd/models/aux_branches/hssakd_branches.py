@@ -15,30 +15,39 @@ class HSSAKDBranches(nn.Module):
 
     Branch ``l`` takes the output of stage ``l`` and runs fresh copies of the remaining stages
     ``l+1 .. S-1`` (stride 2 at each entry); the last branch, on the last stage, runs an extra
-    copy of the last stage at stride 1. Then (for pre-activation backbones such as WRN) a BN +
-    ReLU, global average pooling and ``Linear(C_last, 4 * num_classes)`` (official
-    ``Auxiliary_Classifier`` of winycg/HSAKD ``models/resnet.py``, ``models/wrn.py``,
-    ``models/resnet_imagenet.py``). The stage copies come from the backbone's own stage
+    copy of the last stage at stride 1. Then the backbone's own end of the network if it has
+    one (``make_branch_end()``: MobileNetV2's and ShuffleNetV2's 1x1 conv-BN-ReLU to the
+    classifier width), or (for pre-activation backbones such as WRN) a BN + ReLU; global
+    average pooling and ``Linear(C, 4 * num_classes)`` (official ``Auxiliary_Classifier`` of
+    winycg/HSAKD ``models/*.py``). The stage copies come from the backbone's own stage
     definitions (:func:`build_stage`), so every depth and width of a family is handled by one
-    code path; their convolutions and BNs get the official He fan-out / BN(1, 0) init (the
-    CIFAR backbones' ``make_stage`` applies it; copies of an mmpretrain ResNet get it here).
+    code path; the backbone's ``make_stage`` gives them the official init of that family's
+    branches, and copies of an mmpretrain ResNet get the official He fan-out / BN(1, 0) here.
 
     Args:
         backbone: the backbone the branches attach to (only read, to copy its stages); the
             algorithm passes its network's backbone.
         num_classes: ``K``; the joint heads have ``4K`` outputs.
-        final_norm: end each branch with BN + ReLU. ``None`` (default) means "if the backbone
-            has pre-activation blocks" (its ``pre_activation`` attribute, True for WRN).
-        zero_fc_bias: start the joint classifiers' bias at 0, as the official CIFAR branches
-            do. Defaults to True; False keeps PyTorch's default Linear init, as the official
-            ImageNet branches (``resnet_imagenet.py``).
+        final_norm: end each branch with BN + ReLU (backbones without ``make_branch_end``).
+            ``None`` (default) means "if the backbone has pre-activation blocks" (its
+            ``pre_activation`` attribute, True for WRN).
+        fc_init: init of the joint classifiers, as the official branches of the family:
+            ``'zero_bias'`` (default; PyTorch's weight init, bias 0: CIFAR ResNet, WRN,
+            ShuffleNetV1), ``'default'`` (PyTorch's: VGG, whose init is never called,
+            ShuffleNetV2, ImageNet ResNet) or ``'normal'`` (``N(0, 0.01)``, bias 0:
+            MobileNetV2).
     """
 
+    FC_INITS = ('zero_bias', 'default', 'normal')
+
     def __init__(self, backbone: nn.Module, num_classes: int,
-                 final_norm: Optional[bool] = None, zero_fc_bias: bool = True):
+                 final_norm: Optional[bool] = None, fc_init: str = 'zero_bias'):
         super().__init__()
         if num_classes < 1:
             raise ValueError(f'HSSAKDBranches.num_classes must be >= 1, got {num_classes}')
+        if fc_init not in self.FC_INITS:
+            raise ValueError(f'HSSAKDBranches.fc_init must be one of {self.FC_INITS}, got '
+                             f'{fc_init!r}')
         if final_norm is None:
             final_norm = bool(getattr(backbone, 'pre_activation', False))
         channels = stage_out_channels(backbone)
@@ -54,13 +63,18 @@ class HSSAKDBranches(nn.Module):
             if not hasattr(backbone, 'make_stage'):  # an mmpretrain ResLayer: default init
                 for copy in layers.values():
                     init_conv_bn(copy)
-            if final_norm:
-                layers['norm'] = nn.BatchNorm2d(channels[-1])
+            width = channels[-1]
+            if hasattr(backbone, 'make_branch_end'):
+                layers['end'], width = backbone.make_branch_end()
+            elif final_norm:
+                layers['norm'] = nn.BatchNorm2d(width)
                 layers['relu'] = nn.ReLU(inplace=True)
             layers['pool'] = nn.AdaptiveAvgPool2d(1)
             layers['flatten'] = nn.Flatten(1)
-            layers['fc'] = nn.Linear(channels[-1], NUM_ROTATIONS * num_classes)
-            if zero_fc_bias:
+            layers['fc'] = nn.Linear(width, NUM_ROTATIONS * num_classes)
+            if fc_init == 'normal':
+                nn.init.normal_(layers['fc'].weight, 0.0, 0.01)
+            if fc_init != 'default':
                 nn.init.zeros_(layers['fc'].bias)
             branches.append(nn.Sequential(layers))
         self.branches = nn.ModuleList(branches)

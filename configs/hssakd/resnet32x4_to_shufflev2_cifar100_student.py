@@ -1,0 +1,40 @@
+# HSAKD offline student (IJCAI 2021): ShuffleNetV2 with its auxiliary branches learns from a
+# ResNet-32x4 teacher trained by configs/hssakd/resnet32x4_cifar100_teacher.py (or
+# _teacher_frozen.py): CE on unrotated rows + KL (T=3) of every auxiliary joint head and of
+# the final head over all rotated rows (winycg/HSAKD train_student_cifar.py, spec 3.4 L_S;
+# lr 0.01 as train_student_cifar.sh for this student).
+# Official README: teacher 79.63 / 83.73, student 72.96, HSAKD 79.93 / 80.86.
+#   python tools/train.py configs/hssakd/resnet32x4_to_shufflev2_cifar100_student.py \
+#       --cfg-options model.teacher_checkpoint=work_dirs/TEACHER_RUN/best_....pth
+# Fair baseline: configs/baseline/shufflev2_cifar100_hssakd.py. The student is the
+# baseline twin's classifier (same data, recipe and init); the teacher is the classifier of
+# configs/baseline/resnet32x4_cifar100_hssakd.py (tests/test_hssakd.py checks both).
+_base_ = ['../baseline/shufflev2_cifar100_hssakd.py']
+
+# official ResNet init of the FC: PyTorch's default
+_teacher = dict(
+    type='ImageClassifier',
+    # the backbone applies the official He fan-out / BN(1, 0) init itself
+    backbone=dict(
+        type='mmselfkd.CIFARResNet', depth=32, stem_channels=32,
+        stage_channels=(64, 128, 256)),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=100,
+        in_channels=256,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+        init_cfg=None))
+
+model = dict(
+    _delete_=True,
+    type='mmselfkd.HSSAKD',
+    mode='offline',
+    student={{_base_.model}},
+    teacher=_teacher,
+    # a checkpoint of the teacher run (keys student.*, aux_branches.*)
+    teacher_checkpoint=None,
+    # the student's official branch classifiers' init (the teacher's come from its checkpoint)
+    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100, fc_init='default'),
+    temperature=3.0)
