@@ -109,7 +109,15 @@ OFFICIAL_BRANCHES = {
                   3, 'zero_bias'),
     'shufflev2': (lambda: CIFARShuffleNetV2(out_indices=(0, 1, 2)), 1_355_528, 4_519_988, 1024,
                   3, 'default'),
+    # RepDistiller's CIFAR ResNet50 = mmpretrain's ResNet_CIFAR(50)
+    'resnet50': (lambda: _mmpretrain_resnet_cifar(50), 23_705_252, 76_976_704, 2048, 4,
+                 'default'),
 }
+
+
+def _mmpretrain_resnet_cifar(depth):
+    from mmpretrain.models import ResNet_CIFAR
+    return ResNet_CIFAR(depth, out_indices=(0, 1, 2, 3), zero_init_residual=False)
 
 
 @pytest.mark.parametrize('name', sorted(OFFICIAL_BRANCHES))
@@ -327,7 +335,8 @@ def test_train_step_with_optim_wrapper(mode, tmp_path, mmpretrain_scope):
 @pytest.mark.parametrize('config', [
     'vgg13_cifar100_online', 'mobilenetv2_cifar100_online', 'shufflev1_cifar100_online',
     'shufflev2_cifar100_online', 'vgg13_to_mobilenetv2_cifar100_student',
-    'wrn40-2_to_shufflev1_cifar100_student', 'resnet32x4_to_shufflev2_cifar100_student'])
+    'wrn40-2_to_shufflev1_cifar100_student', 'resnet32x4_to_shufflev2_cifar100_student',
+    'resnet50_to_mobilenetv2_cifar100_student'])
 def test_shipped_mobile_and_vgg_configs_train(config, tmp_path, mmpretrain_scope):
     """One step of the shipped configs of the VGG/MobileNetV2/ShuffleNet networks (4 or 3
     branches, branch ends), offline with a checkpoint of the shipped teacher config."""
@@ -399,7 +408,7 @@ def test_wrn_branches_use_raw_last_stage(mmpretrain_scope):
 # ------------------------------------------------------------------------ shipped configs
 def test_shipped_configs_follow_the_official_recipe():
     configs = sorted(glob.glob(f'{CFG}/*.py'))
-    assert len(configs) == 27
+    assert len(configs) == 30
     for path in [p for p in configs + sorted(glob.glob('configs/baseline/*_hssakd.py'))
                  if '_cifar100' in p]:
         cfg = Config.fromfile(path, import_custom_modules=False)

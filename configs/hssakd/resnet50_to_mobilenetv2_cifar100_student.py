@@ -1,0 +1,39 @@
+# HSAKD offline student (IJCAI 2021): MobileNetV2 with its auxiliary branches learns from a
+# ResNet-50 teacher trained by configs/hssakd/resnet50_cifar100_teacher.py (or
+# _teacher_frozen.py): CE on unrotated rows + KL (T=3) of every auxiliary joint head and of
+# the final head over all rotated rows (winycg/HSAKD train_student_cifar.py, spec 3.4 L_S;
+# lr 0.01 as train_student_cifar.sh for this student).
+# Official README: teacher 76.34 (79.34 in the IJCAI slides) / 83.85,
+# student 73.51, HSAKD 78.79 / 79.43.
+#   python tools/train.py configs/hssakd/resnet50_to_mobilenetv2_cifar100_student.py \
+#       --cfg-options model.teacher_checkpoint=work_dirs/TEACHER_RUN/best_....pth
+# Fair baseline: configs/baseline/mobilenetv2_cifar100_hssakd.py. The student is the
+# baseline twin's classifier (same data, recipe and init); the teacher is the classifier of
+# configs/baseline/resnet50_cifar100_hssakd.py (tests/test_hssakd.py checks both).
+_base_ = ['../baseline/mobilenetv2_cifar100_hssakd.py']
+
+# official ResNet-50 init of the FC: PyTorch's default
+_teacher = dict(
+    type='ImageClassifier',
+    backbone=dict(type='ResNet_CIFAR', depth=50, out_indices=(0, 1, 2, 3),
+                  zero_init_residual=False),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=100,
+        in_channels=2048,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+        init_cfg=None))
+
+model = dict(
+    _delete_=True,
+    type='mmselfkd.HSSAKD',
+    mode='offline',
+    student={{_base_.model}},
+    teacher=_teacher,
+    # a checkpoint of the teacher run (keys student.*, aux_branches.*)
+    teacher_checkpoint=None,
+    # the student's official branch classifiers' init (the teacher's come from its checkpoint)
+    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100, fc_init='normal'),
+    temperature=3.0)
