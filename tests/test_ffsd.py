@@ -166,6 +166,10 @@ def test_self_distiller_maps_to_the_shallower_stage_channels(mmpretrain_scope):
     assert [o.shape[1] for o in FFSDSelfDistiller(64, 2)(torch.zeros(1, 64, 8, 8))] == [16, 32]
     with pytest.raises(ValueError, match='out_channels needs num_layers=2'):
         FFSDSelfDistiller(456, 2, out_channels=[312])
+    # a tuple in a config is the same request as the derived list
+    model = build_ffsd(small_architecture(), self_distiller=dict(
+        type='mmselfkd.FFSDSelfDistiller', out_channels=(32, 16)))
+    assert [layer[0].out_channels for layer in model.self_distillers[0].layers] == [32, 16]
     with pytest.raises(ValueError, match='model.self_distiller.out_channels'):
         build_ffsd(small_architecture(), self_distiller=dict(type='mmselfkd.FFSDSelfDistiller',
                                                              out_channels=[8, 4]))

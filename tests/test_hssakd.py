@@ -135,6 +135,9 @@ def test_branch_parameter_counts(name):
         assert (abs(branch.fc.weight.std().item() - 0.01) < 0.001) == (fc_init == 'normal')
     assert ('norm' in branches.branches[0]._modules) == name.startswith('wrn')
     assert ('end' in branches.branches[0]._modules) == (name in ('mobilenetv2', 'shufflev2'))
+    if name in ('mobilenetv2', 'shufflev2'):
+        with pytest.raises(ValueError, match='final_norm=True does not apply'):
+            HSSAKDBranches(net, num_classes=100, final_norm=True)
 
 
 @pytest.mark.parametrize('depth,backbone_params,aux_params', [

@@ -213,7 +213,8 @@ class FFSD(BaseSelfKDAlgorithm):
         """Fill the derived arguments into a module config, or check the given ones."""
         cfg = copy.deepcopy(default if cfg is None else cfg)
         for key, value in derived.items():
-            if cfg.setdefault(key, value) != value:
+            given = cfg.setdefault(key, value)
+            if (list(given) if isinstance(given, tuple) else given) != value:
                 raise ValueError(f'model.{field}.{key} is {cfg[key]}, but the architecture '
                                  f'needs {value}; leave it out to fill it in')
         return cfg

@@ -48,6 +48,10 @@ class HSSAKDBranches(nn.Module):
         if fc_init not in self.FC_INITS:
             raise ValueError(f'HSSAKDBranches.fc_init must be one of {self.FC_INITS}, got '
                              f'{fc_init!r}')
+        if final_norm and hasattr(backbone, 'make_branch_end'):
+            raise ValueError(f'HSSAKDBranches.final_norm=True does not apply to '
+                             f'{type(backbone).__name__}: its branches end with its own '
+                             '`make_branch_end()`; leave final_norm out')
         if final_norm is None:
             final_norm = bool(getattr(backbone, 'pre_activation', False))
         channels = stage_out_channels(backbone)
