@@ -101,16 +101,19 @@ class ShuffleV2DownBlock(nn.Module):
 
 class _CIFARShuffleNet(BaseModule):
     """Shared frame: a 1x1 stem, three stages at 16^2, 8^2, 4^2 (32 x 32 input), the taps
-    ``f1..f3`` after each stage (the official feature list)."""
+    ``f1..f3`` after each stage (the official feature list).
+
+    Args:
+        out_indices: stages whose outputs are returned, increasing. Defaults to (2,).
+        init_cfg: extra initialisation.
+    """
 
     num_stages = 3
     stage_channels: List[int]
 
-    def __init__(self, out_indices: Sequence[int], init_cfg=None):
+    def __init__(self, out_indices: Sequence[int] = (2, ), init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.out_indices = check_out_indices(out_indices, self.num_stages, type(self).__name__)
-
-    def _build_stages(self) -> None:
         self.stem = stem()
         in_channels = 24
         for index, channels in enumerate(self.stage_channels):
@@ -128,6 +131,10 @@ class _CIFARShuffleNet(BaseModule):
             taps.append(x)
         return taps
 
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        taps = self._taps(x)
+        return tuple(taps[i] for i in self.out_indices)
+
 
 @MODELS.register_module()
 class CIFARShuffleNetV1(_CIFARShuffleNet):
@@ -136,19 +143,12 @@ class CIFARShuffleNetV1(_CIFARShuffleNet):
     init for the backbone (the official one has no init); :meth:`make_stage` gives HSSAKD's
     branch stages the official branch init (He fan-out, BN 1/0) and, at stride 1, the extra
     last-stage copy of residual units only. 0.949 M parameters with a 100-class FC.
-
-    Args:
-        out_indices: stages whose outputs are returned, increasing. Defaults to (2,).
-        init_cfg: extra initialisation.
+    Arguments: see :class:`_CIFARShuffleNet`.
     """
 
     stage_channels = [240, 480, 960]
     num_units = (4, 8, 4)
     groups = 3
-
-    def __init__(self, out_indices: Sequence[int] = (2, ), init_cfg=None):
-        super().__init__(out_indices, init_cfg)
-        self._build_stages()
 
     def _stage(self, stage_index: int, in_channels: int, stride: int) -> nn.Sequential:
         out_channels = self.stage_channels[stage_index]
@@ -165,10 +165,6 @@ class CIFARShuffleNetV1(_CIFARShuffleNet):
         init_conv_bn(stage)  # the official Auxiliary_Classifier init
         return stage
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        taps = self._taps(x)
-        return tuple(taps[i] for i in self.out_indices)
-
 
 @MODELS.register_module()
 class CIFARShuffleNetV2(_CIFARShuffleNet):
@@ -177,11 +173,7 @@ class CIFARShuffleNetV2(_CIFARShuffleNet):
     :meth:`forward_stages` returns the stage taps beside the outputs (whose last one is the
     1024-channel map); :meth:`make_stage` and :meth:`make_branch_end` build HSSAKD's branches
     as the official ``Auxiliary_Classifier``. PyTorch's default init everywhere, as official.
-    1.356 M parameters with a 100-class FC.
-
-    Args:
-        out_indices: stages whose outputs are returned, increasing. Defaults to (2,).
-        init_cfg: extra initialisation.
+    1.356 M parameters with a 100-class FC. Arguments: see :class:`_CIFARShuffleNet`.
     """
 
     stage_channels = [116, 232, 464]
@@ -190,7 +182,6 @@ class CIFARShuffleNetV2(_CIFARShuffleNet):
 
     def __init__(self, out_indices: Sequence[int] = (2, ), init_cfg=None):
         super().__init__(out_indices, init_cfg)
-        self._build_stages()
         self.conv2, _ = self.make_branch_end()
 
     def _stage(self, stage_index: int, in_channels: int, stride: int) -> nn.Sequential:
