@@ -7,31 +7,26 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmselfkd.registry import MODELS
-from mmselfkd.models.utils import init_conv_bn
+from mmselfkd.models.utils import conv_bn_relu, init_conv_bn
 from .cifar_resnet import check_out_indices
-
-
-def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> List[nn.Module]:
-    # the official convs keep their bias
-    return [nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2),
-            nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
 
 
 class Inception(nn.Module):
     """Four branches, concatenated: 1x1; 1x1 -> 3x3; 1x1 -> 3x3 -> 3x3 (the "5x5" branch);
-    3x3/1 max-pool -> 1x1. Every conv is followed by BN and ReLU."""
+    3x3/1 max-pool -> 1x1. Every conv (with a bias, as official) is followed by BN and
+    ReLU."""
 
     def __init__(self, in_channels: int, n1x1: int, n3x3_reduce: int, n3x3: int,
                  n5x5_reduce: int, n5x5: int, pool_channels: int):
         super().__init__()
-        self.branch1x1 = nn.Sequential(*conv_bn_relu(in_channels, n1x1, 1))
-        self.branch3x3 = nn.Sequential(*conv_bn_relu(in_channels, n3x3_reduce, 1),
-                                       *conv_bn_relu(n3x3_reduce, n3x3, 3))
-        self.branch5x5 = nn.Sequential(*conv_bn_relu(in_channels, n5x5_reduce, 1),
-                                       *conv_bn_relu(n5x5_reduce, n5x5, 3),
-                                       *conv_bn_relu(n5x5, n5x5, 3))
+        self.branch1x1 = nn.Sequential(*conv_bn_relu(in_channels, n1x1, 1, bias=True))
+        self.branch3x3 = nn.Sequential(*conv_bn_relu(in_channels, n3x3_reduce, 1, bias=True),
+                                       *conv_bn_relu(n3x3_reduce, n3x3, 3, bias=True))
+        self.branch5x5 = nn.Sequential(*conv_bn_relu(in_channels, n5x5_reduce, 1, bias=True),
+                                       *conv_bn_relu(n5x5_reduce, n5x5, 3, bias=True),
+                                       *conv_bn_relu(n5x5, n5x5, 3, bias=True))
         self.branch_pool = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1),
-                                         *conv_bn_relu(in_channels, pool_channels, 1))
+                                         *conv_bn_relu(in_channels, pool_channels, 1, bias=True))
         self.out_channels = n1x1 + n3x3 + n5x5 + pool_channels
 
     def forward(self, x: Tensor) -> Tensor:
@@ -67,7 +62,7 @@ class CIFARGoogLeNet(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.out_indices = check_out_indices(out_indices, len(self.stage_ends),
                                              'CIFARGoogLeNet')
-        self.pre_layers = nn.Sequential(*conv_bn_relu(3, 192, 3))
+        self.pre_layers = nn.Sequential(*conv_bn_relu(3, 192, 3, bias=True))
         self.stage_channels: List[int] = []
         for name, *channels in self.arch:
             module = Inception(*channels)

@@ -6,14 +6,8 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmselfkd.registry import MODELS
-from mmselfkd.models.utils import init_conv_bn
+from mmselfkd.models.utils import conv_bn_relu, init_conv_bn
 from .cifar_resnet import check_out_indices
-
-
-def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, 1, kernel_size // 2, bias=False),
-        nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
 
 
 class InvertedResidual(nn.Module):
@@ -76,12 +70,12 @@ class CIFARMobileNetV2(BaseModule):
             int(self.groups[stage[-1]][1] * widen_factor) for stage in self.stage_groups]
         self.last_channels = int(1280 * widen_factor) if widen_factor > 1.0 else 1280
         stem_channels = int(32 * widen_factor)
-        self.stage0 = nn.Sequential(conv_bn_relu(3, stem_channels, 3),
+        self.stage0 = nn.Sequential(nn.Sequential(*conv_bn_relu(3, stem_channels, 3)),
                                     *self._groups(0, stem_channels, 1))
         for index in range(1, len(self.stage_groups)):
             self.add_module(f'stage{index}',
                             self.make_stage(index, self.stage_channels[index - 1], 2))
-        self.conv2 = conv_bn_relu(self.stage_channels[-1], self.last_channels, 1)
+        self.conv2 = nn.Sequential(*conv_bn_relu(self.stage_channels[-1], self.last_channels, 1))
         init_conv_bn(self)
 
     def _groups(self, stage_index: int, in_channels: int, stride: int) -> List[nn.Module]:
@@ -110,7 +104,7 @@ class CIFARMobileNetV2(BaseModule):
 
     def make_branch_end(self) -> Tuple[nn.Module, int]:
         """The official branch end ``conv2_l``: a fresh 1x1 conv-BN-ReLU to 1280 channels."""
-        end = conv_bn_relu(self.stage_channels[-1], self.last_channels, 1)
+        end = nn.Sequential(*conv_bn_relu(self.stage_channels[-1], self.last_channels, 1))
         init_conv_bn(end)
         return end, self.last_channels
 

@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmselfkd.registry import MODELS
-from mmselfkd.models.utils import init_conv_bn
+from mmselfkd.models.utils import conv_bn_relu, init_conv_bn
 from .cifar_resnet import check_out_indices
 
 
@@ -16,12 +16,6 @@ def channel_shuffle(x: Tensor, groups: int) -> Tensor:
     """``[N, g*c, H, W] -> [N, c*g, H, W]``: interleave the ``groups`` channel groups."""
     n, channels, h, w = x.shape
     return x.view(n, groups, channels // groups, h, w).transpose(1, 2).reshape(n, channels, h, w)
-
-
-def stem(out_channels: int = 24) -> nn.Sequential:
-    """The official 1x1 stem conv (no bias) -> BN -> ReLU, at the input resolution."""
-    return nn.Sequential(nn.Conv2d(3, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels),
-                         nn.ReLU(inplace=True))
 
 
 class ShuffleV1Block(nn.Module):
@@ -114,7 +108,7 @@ class _CIFARShuffleNet(BaseModule):
     def __init__(self, out_indices: Sequence[int] = (2, ), init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.out_indices = check_out_indices(out_indices, self.num_stages, type(self).__name__)
-        self.stem = stem()
+        self.stem = nn.Sequential(*conv_bn_relu(3, 24, 1))  # the official 1x1 stem
         in_channels = 24
         for index, channels in enumerate(self.stage_channels):
             self.add_module(f'layer{index + 1}', self._stage(index, in_channels, 2))
@@ -194,8 +188,7 @@ class CIFARShuffleNetV2(_CIFARShuffleNet):
     def make_branch_end(self) -> Tuple[nn.Module, int]:
         """A fresh 1x1 conv (no bias) -> BN -> ReLU from the last stage to 1024 channels (the
         backbone's own ``conv2``/``bn2`` and the official branch end)."""
-        end = nn.Sequential(nn.Conv2d(self.stage_channels[-1], self.last_channels, 1, bias=False),
-                            nn.BatchNorm2d(self.last_channels), nn.ReLU(inplace=True))
+        end = nn.Sequential(*conv_bn_relu(self.stage_channels[-1], self.last_channels, 1))
         return end, self.last_channels
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:

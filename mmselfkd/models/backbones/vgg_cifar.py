@@ -1,11 +1,11 @@
 """CIFAR VGG with BN of HSSAKD (winycg/HSAKD ``models/vgg.py``, RepDistiller's VGG; spec 3.3)."""
-import math
 from typing import Dict, List, Sequence, Tuple
 
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmselfkd.registry import MODELS
+from mmselfkd.models.utils import conv_bn_relu, init_conv_bn
 from .cifar_resnet import check_out_indices
 
 #: conv widths of the five blocks (RepDistiller's ``cfg``)
@@ -23,8 +23,7 @@ def conv_block(widths: Sequence[int], in_channels: int) -> List[nn.Module]:
     block drops its last ReLU and the forward applies one: the same function)."""
     layers: List[nn.Module] = []
     for width in widths:
-        layers += [nn.Conv2d(in_channels, width, 3, padding=1), nn.BatchNorm2d(width),
-                   nn.ReLU(inplace=True)]
+        layers += conv_bn_relu(in_channels, width, 3, bias=True)
         in_channels = width
     return layers
 
@@ -64,13 +63,7 @@ class CIFARVGG(BaseModule):
         for index in range(1, self.num_stages):
             self.add_module(f'stage{index}',
                             self.make_stage(index, self.stage_channels[index - 1], 2))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / (9 * m.out_channels)))
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_conv_bn(self, zero_conv_bias=True)
 
     def make_stage(self, stage_index: int, in_channels: int, stride: int) -> nn.Sequential:
         """A fresh (PyTorch-default-initialised) stage ``stage_index`` taking
