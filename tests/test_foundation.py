@@ -1,4 +1,7 @@
-"""Package basics: registries and scope, version checks, the checkpoint-loading fix."""
+"""Package basics: registries and scope, host models from config files, version checks, the
+checkpoint-loading fix."""
+import os.path as osp
+
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
@@ -9,6 +12,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 import mmselfkd
 from mmselfkd.registry import DATASETS, HOOKS, METRICS, MODELS
 from mmselfkd.utils import version_check
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def test_registries_are_scoped_children_of_mmengine():
@@ -28,6 +33,49 @@ def test_prefixed_lookup_from_the_host_scope(mmpretrain_scope):
     assert type(classifier).__module__.startswith('mmpretrain')
     from mmselfkd.registry import DATASETS as OUR_DATASETS
     assert OUR_DATASETS.get('mmselfkd.CIFAR100') is mmselfkd.datasets.CIFAR100
+
+
+def test_host_model_from_another_config_file(mmpretrain_scope, tmp_path, monkeypatch):
+    """``dict(cfg_path=...)``: the ``model`` of another config (a file, relative to the current
+    directory or via ``{{ fileDirname }}``, or ``package::path``), other keys merged in."""
+    from mmengine.config import Config
+
+    from mmselfkd.models.algorithms import FRSKD, build_host_model
+    from mmselfkd.models.algorithms.base import model_config_from_file
+    monkeypatch.chdir(REPO)
+    baseline = 'configs/baseline/resnet18_cifar100.py'
+    merged = model_config_from_file(
+        dict(cfg_path=baseline, backbone=dict(depth=34), head=dict(topk=(1, ))), 'teacher')
+    expected = Config.fromfile(baseline).model.to_dict()
+    expected['backbone']['depth'] = 34
+    expected['head']['topk'] = (1, )
+    assert merged == expected
+    replaced = model_config_from_file(
+        dict(cfg_path=baseline, neck=dict(_delete_=True, type='GlobalAveragePooling', dim=2)),
+        'teacher')
+    assert replaced['neck'] == dict(type='GlobalAveragePooling', dim=2)
+
+    net = build_host_model(dict(cfg_path='mmpretrain::resnet/resnet18_8xb32_in1k.py'),
+                           field='teacher')
+    assert type(net).__name__ == 'ImageClassifier' and net.backbone.depth == 18
+
+    # a config naming a file next to itself, used for the student of an algorithm that reads
+    # the student's config (FRSKD's self-teacher classifier size)
+    (tmp_path / 'net.py').write_text(
+        f"_base_ = ['{REPO}/{baseline}']\nmodel = dict(\n"
+        "    backbone=dict(out_indices=(0, 1, 2, 3)), head=dict(num_classes=10))\n")
+    (tmp_path / 'algo.py').write_text(
+        "model = dict(type='mmselfkd.FRSKD', student=dict(cfg_path='{{ fileDirname }}/net.py'),"
+        " self_teacher=dict(type='mmselfkd.BiFPNSelfTeacher'))\n")
+    monkeypatch.chdir(tmp_path.parent)
+    cfg = Config.fromfile(str(tmp_path / 'algo.py'))
+    assert cfg.model.student.cfg_path == f'{tmp_path}/net.py'
+    model = ROOT_MODELS.build(cfg.model)
+    assert isinstance(model, FRSKD) and model.student.head.num_classes == 10
+    assert model.self_teacher.classifier.fc.out_features == 10
+
+    with pytest.raises(FileNotFoundError, match=r'model.teacher.cfg_path: no config file'):
+        build_host_model(dict(cfg_path='missing.py'), field='teacher')
 
 
 def test_version_check_names_the_install_command(monkeypatch):

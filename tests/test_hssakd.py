@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 
+from mmselfkd.models.algorithms.base import model_config_from_file
 from mmselfkd.models.algorithms.hssakd import (HSSAKD, NetOutputs, offline_losses,
                                                online_losses)
 from mmselfkd.models.aux_branches import HSSAKDBranches
@@ -473,7 +474,10 @@ def test_shipped_networks_are_their_baseline_twins(path):
     else:
         teacher, student = networks.split('_to_')
         assert model['student'] == _twin(student, dataset)
-        assert model['teacher'] == _twin(teacher, dataset)
+        # the teacher network is read from its twin's file (dict(cfg_path=...))
+        assert osp.samefile(model['teacher']['cfg_path'],
+                            f'configs/baseline/{teacher}_{dataset}_hssakd.py')
+        assert model_config_from_file(model['teacher'], 'teacher') == _twin(teacher, dataset)
     assert model['mode'] == {'student': 'offline'}.get(mode, mode)
 
 

@@ -11,28 +11,13 @@
 # configs/baseline/resnet32x4_cifar100_hssakd.py (tests/test_hssakd.py checks both).
 _base_ = ['../baseline/shufflev2_cifar100_hssakd.py']
 
-# official ResNet init of the FC: PyTorch's default
-_teacher = dict(
-    type='ImageClassifier',
-    # the backbone applies the official He fan-out / BN(1, 0) init itself
-    backbone=dict(
-        type='mmselfkd.CIFARResNet', depth=32, stem_channels=32,
-        stage_channels=(64, 128, 256)),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=256,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=None))
-
 model = dict(
     _delete_=True,
     type='mmselfkd.HSSAKD',
     mode='offline',
     student={{_base_.model}},
-    teacher=_teacher,
+    # the teacher network: the classifier of its fair baseline
+    teacher=dict(cfg_path='{{ fileDirname }}/../baseline/resnet32x4_cifar100_hssakd.py'),
     # a checkpoint of the teacher run (keys student.*, aux_branches.*)
     teacher_checkpoint=None,
     # the student's official branch classifiers' init (the teacher's come from its checkpoint)

@@ -9,24 +9,13 @@
 # classifier, the teacher that of configs/baseline/resnet34_imagenet_hssakd.py).
 _base_ = ['../baseline/resnet18_imagenet_hssakd.py']
 
-_teacher = dict(
-    type='ImageClassifier',
-    backbone=dict(type='ResNet', depth=34, out_indices=(0, 1, 2, 3), zero_init_residual=False),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=512,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=None))
-
 model = dict(
     _delete_=True,
     type='mmselfkd.HSSAKD',
     mode='offline',
     student={{_base_.model}},
-    teacher=_teacher,
+    # the teacher network: the classifier of its fair baseline
+    teacher=dict(cfg_path='{{ fileDirname }}/../baseline/resnet34_imagenet_hssakd.py'),
     # a checkpoint of the teacher run (keys student.*, aux_branches.*)
     teacher_checkpoint=None,
     aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=1000, fc_init='default'),

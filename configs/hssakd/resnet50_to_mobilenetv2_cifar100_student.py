@@ -12,26 +12,13 @@
 # configs/baseline/resnet50_cifar100_hssakd.py (tests/test_hssakd.py checks both).
 _base_ = ['../baseline/mobilenetv2_cifar100_hssakd.py']
 
-# official ResNet-50 init of the FC: PyTorch's default
-_teacher = dict(
-    type='ImageClassifier',
-    backbone=dict(type='ResNet_CIFAR', depth=50, out_indices=(0, 1, 2, 3),
-                  zero_init_residual=False),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=2048,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=None))
-
 model = dict(
     _delete_=True,
     type='mmselfkd.HSSAKD',
     mode='offline',
     student={{_base_.model}},
-    teacher=_teacher,
+    # the teacher network: the classifier of its fair baseline
+    teacher=dict(cfg_path='{{ fileDirname }}/../baseline/resnet50_cifar100_hssakd.py'),
     # a checkpoint of the teacher run (keys student.*, aux_branches.*)
     teacher_checkpoint=None,
     # the student's official branch classifiers' init (the teacher's come from its checkpoint)

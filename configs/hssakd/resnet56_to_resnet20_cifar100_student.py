@@ -10,26 +10,13 @@
 # checks both).
 _base_ = ['../baseline/resnet20_cifar100_hssakd.py']
 
-# official ResNet init of the FC: PyTorch's default
-_teacher = dict(
-    type='ImageClassifier',
-    # the backbone applies the official He fan-out / BN(1, 0) init itself
-    backbone=dict(type='mmselfkd.CIFARResNet', depth=56),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=64,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=None))
-
 model = dict(
     _delete_=True,
     type='mmselfkd.HSSAKD',
     mode='offline',
     student={{_base_.model}},
-    teacher=_teacher,
+    # the teacher network: the classifier of its fair baseline
+    teacher=dict(cfg_path='{{ fileDirname }}/../baseline/resnet56_cifar100_hssakd.py'),
     # a checkpoint of the teacher run (keys student.*, aux_branches.*)
     teacher_checkpoint=None,
     aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100),

@@ -11,25 +11,13 @@
 # configs/baseline/vgg13_cifar100_hssakd.py (tests/test_hssakd.py checks both).
 _base_ = ['../baseline/mobilenetv2_cifar100_hssakd.py']
 
-# official VGG classifier init N(0, 0.01), bias 0: LinearClsHead's default init_cfg
-_teacher = dict(
-    type='ImageClassifier',
-    # the backbone applies the official init itself
-    backbone=dict(type='mmselfkd.CIFARVGG', depth=13, out_indices=(0, 1, 2, 3)),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=512,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5)))
-
 model = dict(
     _delete_=True,
     type='mmselfkd.HSSAKD',
     mode='offline',
     student={{_base_.model}},
-    teacher=_teacher,
+    # the teacher network: the classifier of its fair baseline
+    teacher=dict(cfg_path='{{ fileDirname }}/../baseline/vgg13_cifar100_hssakd.py'),
     # a checkpoint of the teacher run (keys student.*, aux_branches.*)
     teacher_checkpoint=None,
     # the student's official branch classifiers' init (the teacher's come from its checkpoint)

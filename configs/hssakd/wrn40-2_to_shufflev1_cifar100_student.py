@@ -11,27 +11,13 @@
 # configs/baseline/wrn40-2_cifar100_hssakd.py (tests/test_hssakd.py checks both).
 _base_ = ['../baseline/shufflev1_cifar100_hssakd.py']
 
-# official WRN init of the FC: PyTorch's default weight (Kaiming-uniform, a=sqrt(5)), bias 0
-_teacher = dict(
-    type='ImageClassifier',
-    # the backbone applies the official He fan-out / BN(1, 0) init itself
-    backbone=dict(type='mmselfkd.WideResNet', depth=40, widen_factor=2),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=128,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=dict(type='Kaiming', layer='Linear', a=2.23606797749979, mode='fan_in',
-                      nonlinearity='leaky_relu', distribution='uniform', bias=0)))
-
 model = dict(
     _delete_=True,
     type='mmselfkd.HSSAKD',
     mode='offline',
     student={{_base_.model}},
-    teacher=_teacher,
+    # the teacher network: the classifier of its fair baseline
+    teacher=dict(cfg_path='{{ fileDirname }}/../baseline/wrn40-2_cifar100_hssakd.py'),
     # a checkpoint of the teacher run (keys student.*, aux_branches.*)
     teacher_checkpoint=None,
     # the student's official branch classifiers' init (the teacher's come from its checkpoint)

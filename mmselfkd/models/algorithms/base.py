@@ -1,7 +1,9 @@
 """The base of every mmselfkd algorithm: a deployable host model plus training-only modules."""
 import copy
+import os.path as osp
 from typing import Dict, List, Optional, Union
 
+from mmengine.config import Config
 from mmengine.model import BaseModel
 from mmengine.registry import MODELS as ROOT_MODELS
 from torch import Tensor, nn
@@ -16,11 +18,15 @@ def build_host_model(cfg: Union[dict, nn.Module], data_preprocessor: Optional[di
     The host config resolves in the current default scope (``default_scope`` of the config),
     so unprefixed host types such as ``ImageClassifier`` work. The data preprocessor that the
     Runner injects from the config's top level is handed to the host, which owns it.
+    ``dict(cfg_path=PATH)`` stands for the ``model`` of another config file
+    (:func:`model_config_from_file`).
     """
     if isinstance(cfg, nn.Module):
         return cfg
+    cfg = resolve_host_config(cfg, field)
     if not isinstance(cfg, dict) or 'type' not in cfg:
-        raise TypeError(f'model.{field} must be a model config dict with a "type", got {cfg!r}')
+        raise TypeError(f'model.{field} must be a model config dict with a "type" (or '
+                        f'dict(cfg_path=CONFIG_FILE)), got {cfg!r}')
     cfg = copy.deepcopy(cfg)
     if data_preprocessor is not None:
         cfg.setdefault('data_preprocessor', data_preprocessor)
@@ -31,6 +37,55 @@ def build_host_model(cfg: Union[dict, nn.Module], data_preprocessor: Optional[di
                        "...) resolve in the config's default_scope ('mmpretrain', 'mmseg' or "
                        "'mmdet'); set default_scope or prefix the type, e.g. "
                        "'mmpretrain.ImageClassifier'.") from None
+
+
+def resolve_host_config(cfg, field: str):
+    """``cfg`` itself, or for ``dict(cfg_path=PATH)`` the model config in that file."""
+    if isinstance(cfg, dict) and 'cfg_path' in cfg:
+        return model_config_from_file(cfg, field)
+    return cfg
+
+
+def model_config_from_file(cfg: dict, field: str) -> dict:
+    """The ``model`` of the config file named by ``dict(cfg_path=PATH, **changes)``.
+
+    mmrazor's form of a teacher from another config. ``PATH`` is a file path, relative to the
+    current directory (in a config file, ``'{{ fileDirname }}/x.py'`` names a file relative
+    to that config), or ``'package::path'`` for a config installed with a package, e.g.
+    ``'mmpretrain::resnet/resnet34_8xb32_in1k.py'``. Only the ``model`` is taken (the data
+    pipeline, schedule and preprocessor stay those of the config being run); the other keys
+    are merged into it as a child config's keys into its base (``--cfg-options
+    model.teacher.backbone.depth=10`` works).
+    """
+    changes = {k: v for k, v in cfg.items() if k != 'cfg_path'}
+    path = cfg['cfg_path']
+    if not isinstance(path, str):
+        raise TypeError(f'model.{field}.cfg_path must be a config file path, got {path!r}')
+    if '::' in path:
+        from mmengine.hub import get_config
+        loaded = get_config(path)
+    elif osp.isfile(path):
+        loaded = Config.fromfile(path)
+    else:
+        raise FileNotFoundError(
+            f'model.{field}.cfg_path: no config file {path!r} (from {osp.abspath(".")}); a '
+            "config can name a path relative to itself with '{{ fileDirname }}/...'")
+    if not isinstance(loaded.get('model'), dict):
+        raise ValueError(f'model.{field}.cfg_path: {path} has no model config')
+    return _merged(loaded.model.to_dict(), changes)
+
+
+def _merged(base: dict, changes: dict) -> dict:
+    """``changes`` merged into ``base`` recursively; a dict with ``_delete_=True`` replaces."""
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and \
+                not value.get('_delete_', False):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = {k: v for k, v in value.items() if k != '_delete_'} \
+                if isinstance(value, dict) else value
+    return out
 
 
 def build_module(cfg: Union[dict, nn.Module], field: str) -> nn.Module:

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from mmselfkd.models.losses import attention_transfer, kl_divergence
 from mmselfkd.models.utils import NUM_ROTATIONS, joint_labels, rotate_batch
 from mmselfkd.registry import MODELS
-from .base import BaseSelfKDAlgorithm, build_module
+from .base import BaseSelfKDAlgorithm, build_module, resolve_host_config
 from .task_adapters import ClassificationAdapter, TaskAdapter, build_task_adapter
 
 
@@ -104,6 +104,7 @@ class FRSKD(BaseSelfKDAlgorithm):
                  sla_weight: Optional[float] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
+        student = resolve_host_config(student, 'student')  # its heads are read below
         student_cfg = copy.deepcopy(dict(student)) if isinstance(student, dict) else None
         super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.adapter: TaskAdapter = build_task_adapter(self.student)
