@@ -20,7 +20,9 @@ matrix products, like mmengine's analysis; MACs = FLOPs / 2). ``--compare`` runs
 config (e.g. the baseline) and prints both rows and their ratios; ``--rounds R`` measures the
 pair R times, alternating, and reports the median step times. CPU runs reuse freed memory
 as ``tools/train.py`` does (:func:`mmselfkd.utils.launch.reuse_freed_cpu_memory`), for every
-config alike.
+config alike. A config's ``compile`` (``--cfg-options compile=True``, and
+``--compare-cfg-options compile=True`` for the second config) wraps ``train_step`` in
+``torch.compile`` as the Runner does; the compilation falls in the warm-up steps.
 """
 import argparse
 import copy
@@ -176,6 +178,11 @@ def measure(config, args, cfg_options=None):
             deployable(processed['inputs'], mode='tensor')
         deploy_flops = counter.get_total_flops() / batch_size
         model.train()
+
+    compile_cfg = cfg.get('compile')  # as the Runner does for `--cfg-options compile=True`
+    if compile_cfg:
+        model.train_step = torch.compile(model.train_step,
+                                         **(compile_cfg if isinstance(compile_cfg, dict) else {}))
 
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
