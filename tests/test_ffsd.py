@@ -151,6 +151,23 @@ def test_resnet32_leader_with_trans_fusion_and_module_shapes(mmpretrain_scope):
         assert [tuple(o.shape[1:]) for o in outputs] == [(16, 32, 32), (32, 16, 16)]
 
 
+def test_architecture_from_a_config_file_is_read_once(mmpretrain_scope, monkeypatch):
+    """``architecture=dict(cfg_path=...)`` (the baseline twin's classifier, changed to depth 8)
+    builds the same networks as the inline config, reading the file once for all of them."""
+    from mmengine.config import Config
+    reads = []
+    fromfile = Config.fromfile
+    monkeypatch.setattr(Config, 'fromfile',
+                        lambda *a, **k: reads.append(a[0]) or fromfile(*a, **k))
+    path = osp.join(CONFIG_DIR, 'baseline', 'resnet32_cifar100_ffsd.py')
+    model = build_ffsd(dict(cfg_path=path, backbone=dict(depth=8, out_indices=(0, 1, 2))))
+    assert reads == [path]
+    inline = build_ffsd(small_architecture())
+    for a, b in [(model.leader, inline.leader), *zip(model.students, inline.students)]:
+        assert {k: v.shape for k, v in a.state_dict().items()} == \
+            {k: v.shape for k, v in b.state_dict().items()}
+
+
 def test_self_distiller_maps_to_the_shallower_stage_channels(mmpretrain_scope):
     """Psi follows the stage channels (the official DIYSelfDistillationModel of DenseNet-40):
     its outputs must match the shapes of the stages they are distilled into."""

@@ -72,20 +72,9 @@ def model_config_from_file(cfg: dict, field: str) -> dict:
             "config can name a path relative to itself with '{{ fileDirname }}/...'")
     if not isinstance(loaded.get('model'), dict):
         raise ValueError(f'model.{field}.cfg_path: {path} has no model config')
-    return _merged(loaded.model.to_dict(), changes)
-
-
-def _merged(base: dict, changes: dict) -> dict:
-    """``changes`` merged into ``base`` recursively; a dict with ``_delete_=True`` replaces."""
-    out = dict(base)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and \
-                not value.get('_delete_', False):
-            out[key] = _merged(out[key], value)
-        else:
-            out[key] = {k: v for k, v in value.items() if k != '_delete_'} \
-                if isinstance(value, dict) else value
-    return out
+    model = loaded.model
+    model.merge(changes)  # MMEngine's base/child merge, `_delete_` included
+    return model.to_dict()
 
 
 def build_module(cfg: Union[dict, nn.Module], field: str) -> nn.Module:

@@ -14,7 +14,7 @@ from mmselfkd.models.losses import (attention_map, attention_shifted_feature,
                                     attention_transfer, diversity_loss, kl_divergence,
                                     normalized_distance)
 from mmselfkd.registry import MODELS
-from .base import BaseSelfKDAlgorithm, build_host_model, build_module
+from .base import BaseSelfKDAlgorithm, build_host_model, build_module, resolve_host_config
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -152,6 +152,8 @@ class FFSD(BaseSelfKDAlgorithm):
                              f'students at least), got {num_students}')
         if temperature <= 0:
             raise ValueError(f'model.temperature must be > 0, got {temperature}')
+        # read a dict(cfg_path=...) once for the leader and every common student
+        architecture = resolve_host_config(architecture, 'architecture')
         leader = build_host_model(architecture, data_preprocessor, field='architecture')
         if getattr(leader, 'head', None) is None or getattr(leader, 'backbone', None) is None:
             raise ValueError('model.architecture must be an ImageClassifier with a backbone and '
