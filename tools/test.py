@@ -18,7 +18,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmselfkd  # noqa: F401  (registration, version checks, checkpoint-loading fix)
-from mmselfkd.datasets import DatasetNotFoundError
+from mmselfkd.utils.errors import SetupError
 from mmselfkd.utils.launch import (setup_cpu_distributed, teardown_distributed,
                                    uses_mmpretrain_collate)
 
@@ -87,7 +87,7 @@ def main():
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     try:
         metrics = runner.test()
-    except DatasetNotFoundError as error:
+    except SetupError as error:
         raise SystemExit(f'error: {error}') from None
     if args.out and args.out_item == 'metrics':
         mmengine.dump(metrics, args.out)

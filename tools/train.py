@@ -17,9 +17,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmselfkd  # noqa: F401  (registration, version checks, checkpoint-loading fix)
-from mmselfkd.datasets import DatasetNotFoundError
-from mmselfkd.utils.downstream import (BackboneCheckpointError, apply_backbone_checkpoint,
-                                       check_backbone_checkpoint)
+from mmselfkd.utils.downstream import apply_backbone_checkpoint, check_backbone_checkpoint
+from mmselfkd.utils.errors import SetupError
 from mmselfkd.utils.launch import (reuse_freed_cpu_memory, setup_cpu_distributed,
                                    teardown_distributed, uses_mmpretrain_collate)
 
@@ -134,7 +133,7 @@ def main():
             check_backbone_checkpoint(model, backbone_checkpoint)
         runner.train()
         teardown_distributed()
-    except (DatasetNotFoundError, BackboneCheckpointError) as error:
+    except SetupError as error:
         # setup problems, not bugs: print the fix, not a traceback
         raise SystemExit(f'error: {error}') from None
 

@@ -6,9 +6,10 @@ from mmpretrain.datasets import CIFAR100 as _MMPretrainCIFAR100
 from mmpretrain.datasets.utils import download_and_extract_archive
 
 from mmselfkd.registry import DATASETS
+from mmselfkd.utils.errors import SetupError
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(SetupError, FileNotFoundError):
     """A dataset is missing and cannot be downloaded; the message says where to put it."""
 
 

@@ -13,12 +13,13 @@ from typing import Optional
 
 from torch import nn
 
+from mmselfkd.utils.errors import SetupError
 from mmselfkd.utils.export import compare_state_dicts, deploy_prefix
 
 KEY = 'backbone_checkpoint'
 
 
-class BackboneCheckpointError(RuntimeError):
+class BackboneCheckpointError(SetupError, RuntimeError):
     """The backbone checkpoint is missing or does not fit the model's backbone."""
 
 
