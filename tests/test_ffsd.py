@@ -171,7 +171,7 @@ def test_architecture_from_a_config_file_is_read_once(mmpretrain_scope, monkeypa
 def test_self_distiller_maps_to_the_shallower_stage_channels(mmpretrain_scope):
     """Psi follows the stage channels (the official DIYSelfDistillationModel of DenseNet-40):
     its outputs must match the shapes of the stages they are distilled into."""
-    from mmselfkd.models.self_teachers.ffsd_modules import FFSDSelfDistiller
+    from mmselfkd.models.aux_branches import FFSDSelfDistiller
     model = build_ffsd(dict(
         type='ImageClassifier',
         backbone=dict(type='mmselfkd.CIFARDenseNet', depth=13, out_indices=(0, 1, 2)),

@@ -20,13 +20,14 @@ def test_registries_are_scoped_children_of_mmengine():
     for registry in (MODELS, DATASETS, HOOKS, METRICS):
         assert registry.scope == 'mmselfkd'
         assert registry.parent is not None and registry.parent.scope == 'mmengine'
-    assert MODELS.get('KLDivergence') is mmselfkd.models.KLDivergence
+    assert MODELS.get('StageAggregator') is mmselfkd.models.StageAggregator
 
 
 def test_prefixed_lookup_from_the_host_scope(mmpretrain_scope):
     assert DefaultScope.get_current_instance().scope_name == 'mmpretrain'
-    loss = ROOT_MODELS.build(dict(type='mmselfkd.KLDivergence', temperature=4.0))
-    assert isinstance(loss, mmselfkd.models.KLDivergence)
+    module = ROOT_MODELS.build(dict(type='mmselfkd.StageAggregator', in_channels=[4, 4],
+                                    num_classes=3))
+    assert isinstance(module, mmselfkd.models.StageAggregator)
     # host types stay unprefixed and resolve in mmpretrain
     classifier = ROOT_MODELS.build(dict(type='ImageClassifier',
                                         backbone=dict(type='ResNet_CIFAR', depth=18)))

@@ -17,9 +17,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import MODELS, DefaultScope
 
 from mmselfkd.engine.hooks import DistillRampupHook, delayed_rampup_factor
-from mmselfkd.models.algorithms.task_adapters import (DetectionAdapter, SegmentationAdapter,
-                                                      bernoulli_kl)
-from mmselfkd.models.losses import attention_transfer
+from mmselfkd.models.algorithms.task_adapters import DetectionAdapter, SegmentationAdapter
+from mmselfkd.models.losses import attention_transfer, bernoulli_kl
 
 from conftest import det_options, make_coco, make_voc_aug, seg_options  # noqa: E402
 

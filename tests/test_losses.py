@@ -5,8 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmselfkd.models.losses import (AttentionTransferLoss, KLDivergence, attention_transfer,
-                                    kl_divergence, normalized_distance)
+from mmselfkd.models.losses import attention_transfer, kl_divergence, normalized_distance
 
 
 def det(shape, phase=0.0, amp=1.0, freq=0.37):
@@ -30,8 +29,6 @@ def test_kl_golden_and_equivalence_to_torch():
     reference = F.kl_div(F.log_softmax(zs / 4, 1), F.softmax(zt / 4, 1),
                          reduction='batchmean') * 16
     assert rel(reference, 1.0770834198) < 1e-9
-    assert KLDivergence(temperature=4, loss_weight=2)(zs, zt).item() == pytest.approx(
-        2 * value.item(), rel=1e-6)
 
 
 def test_kl_pixel_reduction_averages_over_pixels():
@@ -54,8 +51,6 @@ def test_attention_transfer_goldens():
     ft1 = det((4, 16, 3, 3), 0.9, 1, 0.11) * ramp(3).flip(-1)
     assert rel(attention_transfer(fs0, ft0), 0.00133375) < 1e-6
     assert rel(attention_transfer(fs1, ft1), 0.032739816) < 1e-6
-    total = AttentionTransferLoss(loss_weight=100)([fs0, fs1], [ft0, ft1])
-    assert rel(total, 100 * (0.00133375 + 0.032739816)) < 1e-5
     with pytest.raises(ValueError, match='spatial'):
         attention_transfer(fs0, ft1)
 

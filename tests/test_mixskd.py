@@ -61,8 +61,8 @@ def batch(num=2, size=16, num_classes=10, seed=0):
 
 # ----------------------------------------------------------------------------- goldens 5.2
 def golden_terms(mixup_cls_loss):
-    from mmselfkd.models.algorithms.mixskd import (build_discriminator, interpolate,
-                                                   mixskd_losses)
+    from mmselfkd.models.algorithms.mixskd import interpolate, mixskd_losses
+    from mmselfkd.models.aux_branches import build_discriminator
     num, lam = 4, 0.3
     perm = torch.tensor([2, 0, 3, 1])
     labels = torch.tensor([1, 3, 5, 7])
@@ -208,7 +208,7 @@ def test_gradient_routing_official_cifar_mode(mmpretrain_scope):
     assert all(p.grad is not None for p in model.aux_branches.parameters())
     assert model.student.backbone.conv1.weight.grad.abs().sum() > 0
 
-    from mmselfkd.models.algorithms.mixskd import discriminator_bce
+    from mmselfkd.models.losses import discriminator_bce
     interpolated = torch.randn(2, 64, 2, 2, requires_grad=True)
     mixed = torch.randn(2, 64, 2, 2, requires_grad=True)
     grads = torch.autograd.grad(discriminator_bce(model.discriminators[0], interpolated, mixed),

@@ -6,11 +6,12 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule, ModuleList
+from mmengine.model import ModuleList
 from torch import Tensor, nn
 
-from mmselfkd.models.aux_branches import build_stage, stage_out_channels
-from mmselfkd.models.losses import at_least_float32, kl_divergence
+from mmselfkd.models.aux_branches import MixSKDBranch, build_discriminator, stage_out_channels
+from mmselfkd.models.losses import (at_least_float32, discriminator_bce, kl_divergence,
+                                    mixup_cross_entropy)
 from mmselfkd.registry import MODELS
 from .base import BaseSelfKDAlgorithm, build_module
 
@@ -18,34 +19,6 @@ from .base import BaseSelfKDAlgorithm, build_module
 def interpolate(tensor: Tensor, lam: float, perm: Tensor) -> Tensor:
     """Mixup of rows: ``lam * t + (1 - lam) * t[perm]`` (images, logits or feature maps)."""
     return lam * tensor + (1 - lam) * tensor[perm]
-
-
-def mixup_cross_entropy(logits: Tensor, labels: Tensor, lam: float, perm: Tensor) -> Tensor:
-    """``lam * CE(p, y) + (1 - lam) * CE(p, y[perm])`` (official ``mixup_criterion``)."""
-    logits = at_least_float32(logits)
-    return (lam * F.cross_entropy(logits, labels)
-            + (1 - lam) * F.cross_entropy(logits, labels[perm]))
-
-
-def discriminator_bce(discriminator: nn.Module, interpolated: Tensor, mixed: Tensor) -> Tensor:
-    """BCE of a discriminator asked to tell interpolated (``[1, 0]``) from mixed (``[0, 1]``)
-    features, after global average pooling (official ``methods/adversarial.py``)."""
-    features = at_least_float32(torch.cat([interpolated, mixed]))
-    if features.dim() > 2:
-        features = features.mean(dim=tuple(range(2, features.dim())))
-    num = interpolated.shape[0]
-    sides = torch.arange(2, device=features.device).repeat_interleave(num)
-    target = F.one_hot(sides, 2).to(features.dtype)
-    with torch.autocast(device_type=features.device.type, enabled=False):
-        logits = discriminator(features.to(next(discriminator.parameters()).dtype))
-        return F.binary_cross_entropy_with_logits(logits.to(target.dtype), target)
-
-
-def build_discriminator(in_channels: int, hidden_channels: int = 128) -> nn.Sequential:
-    """One MixSKD discriminator (official ``Discriminator``): Linear -> ReLU -> Linear(2),
-    applied to globally pooled features."""
-    return nn.Sequential(nn.Linear(in_channels, hidden_channels), nn.ReLU(inplace=True),
-                         nn.Linear(hidden_channels, 2))
 
 
 def mixskd_losses(stage_logits: Sequence[Tensor], interpolated_features: Sequence[Tensor],
@@ -118,28 +91,6 @@ def mixskd_losses(stage_logits: Sequence[Tensor], interpolated_features: Sequenc
                        for z in mixed + [teacher_logits, teacher_mixed_logits])
     losses['mixup.loss_cls' if mixup_cls_loss else 'mixup.ce'] = mixup_ce
     return losses
-
-
-class AuxiliaryBranch(BaseModule):
-    """Fresh copies of the backbone stages after stage ``k``, then pooling and a classifier.
-
-    Args:
-        stages: the copied stages, in order.
-        out_channels: channels of the last copied stage.
-        num_classes: number of classes.
-        init_cfg: initialisation of the copies (the backbone's own ``init_cfg``).
-    """
-
-    def __init__(self, stages: Sequence[nn.Module], out_channels: int, num_classes: int,
-                 init_cfg: Optional[Union[dict, list]] = None):
-        super().__init__(init_cfg=init_cfg)
-        self.stages = nn.Sequential(*stages)
-        self.fc = nn.Linear(out_channels, num_classes)
-
-    def forward(self, feature: Tensor) -> Tuple[Tensor, Tensor]:
-        """Returns the branch's last feature map and its logits."""
-        feature = self.stages(feature)
-        return feature, self.fc(feature.mean(dim=(2, 3)))
 
 
 @MODELS.register_module()
@@ -230,7 +181,7 @@ class MixSKD(BaseSelfKDAlgorithm):
         num_classes = self.student.head.num_classes
         # mmengine's ModuleList, so that init_weights reaches each branch's init_cfg
         self.aux_branches = ModuleList(
-            self._build_branch(backbone, first, channels, num_classes)
+            MixSKDBranch.from_backbone(backbone, first, channels, num_classes)
             for first in range(1, len(channels)))
 
         if isinstance(self_teacher, dict):
@@ -267,18 +218,6 @@ class MixSKD(BaseSelfKDAlgorithm):
             raise ValueError('model.student.backbone.out_indices must list every stage, '
                              f'{tuple(range(num_stages))}, for the auxiliary branches; got '
                              f'{tuple(out_indices)}')
-
-    @staticmethod
-    def _build_branch(backbone: nn.Module, first: int, channels: List[int],
-                      num_classes: int) -> AuxiliaryBranch:
-        strides = getattr(backbone, 'strides', None)
-        stages = [build_stage(backbone, index, channels[index - 1],
-                              strides[index] if strides is not None else 2)
-                  for index in range(first, len(channels))]
-        init_cfg = copy.deepcopy(getattr(backbone, 'init_cfg', None))
-        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-            init_cfg = None
-        return AuxiliaryBranch(stages, channels[-1], num_classes, init_cfg=init_cfg)
 
     def extract_stages(self, inputs: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
         """Stage features ``phi_1 .. phi_S`` and logits ``z_1 .. z_S`` of every input row.

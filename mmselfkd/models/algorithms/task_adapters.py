@@ -38,30 +38,15 @@ import copy
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
-from mmselfkd.models.losses import kl_divergence
-from mmselfkd.models.losses.kd_losses import at_least_float32
+from mmselfkd.models.losses import bernoulli_kl, kl_divergence
 
 
 def add_prefix(losses: Dict[str, Tensor], prefix: str) -> Dict[str, Tensor]:
     return {f'{prefix}.{k}': v for k, v in losses.items()}
-
-
-def bernoulli_kl(student_logits: Tensor, teacher_logits: Tensor,
-                 temperature: float = 1.0) -> Tensor:
-    """``T**2 * KL(Bern(sigmoid(t/T)) || Bern(sigmoid(s/T)))`` per element, float32 or wider.
-
-    The distillation of independent sigmoid classifiers (one Bernoulli per class and anchor).
-    """
-    s = at_least_float32(student_logits) / temperature
-    t = at_least_float32(teacher_logits) / temperature
-    q = torch.sigmoid(t)
-    kl = q * (F.logsigmoid(t) - F.logsigmoid(s)) + (1 - q) * (F.logsigmoid(-t) - F.logsigmoid(-s))
-    return kl * temperature**2
 
 
 def host_scope(module: nn.Module) -> str:

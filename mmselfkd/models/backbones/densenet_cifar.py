@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from mmselfkd.registry import MODELS
 from mmselfkd.models.utils import init_conv_bn
-from .cifar_resnet import check_out_indices
+from .utils import check_out_indices
 
 
 class DenseLayer(nn.Module):

@@ -1,16 +1,14 @@
-"""Distillation losses shared by the four methods (spec section 0).
+"""Distillation loss formulas shared by the methods.
 
-Each loss exists once, as a function and as a registered ``nn.Module`` for configs. The
-functions compute in at least float32 even under autocast, and they do **not** detach the target:
-callers detach teacher-side tensors explicitly where a reader sees it.
+``kl_divergence`` is the official ``DistillKL`` of all four repositories (e.g. FRSKD
+``classification/distill_loss/KD.py``), ``attention_transfer`` the attention loss of FRSKD
+(``classification/distill_loss/AT.py``) and FFSD (``CIFARTrainer.attention_loss``). The
+functions compute in at least float32 even under autocast, and they do **not** detach the
+target: callers detach teacher-side tensors explicitly where a reader sees it.
 """
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-
-from mmselfkd.registry import MODELS
+from torch import Tensor
 
 
 def at_least_float32(x: Tensor) -> Tensor:
@@ -69,50 +67,14 @@ def attention_transfer(student_feature: Tensor, teacher_feature: Tensor) -> Tens
     return normalized_distance(attention_map(student_feature), attention_map(teacher_feature))
 
 
-@MODELS.register_module()
-class KLDivergence(nn.Module):
-    """Registered :func:`kl_divergence` with a loss weight.
+def bernoulli_kl(student_logits: Tensor, teacher_logits: Tensor,
+                 temperature: float = 1.0) -> Tensor:
+    """``T**2 * KL(Bern(sigmoid(t/T)) || Bern(sigmoid(s/T)))`` per element, float32 or wider.
 
-    Args:
-        temperature: softening temperature. Defaults to 1.
-        reduction: ``'batchmean'`` or ``'pixel'``. Defaults to ``'batchmean'``.
-        loss_weight: multiplier of the loss. Defaults to 1.
+    The distillation of independent sigmoid classifiers (one Bernoulli per class and anchor).
     """
-
-    def __init__(self, temperature: float = 1.0, reduction: str = 'batchmean',
-                 loss_weight: float = 1.0):
-        super().__init__()
-        if temperature <= 0:
-            raise ValueError(f'KLDivergence.temperature must be > 0, got {temperature}')
-        self.temperature = temperature
-        self.reduction = reduction
-        self.loss_weight = loss_weight
-
-    def forward(self, student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
-        return self.loss_weight * kl_divergence(student_logits, teacher_logits,
-                                                self.temperature, self.reduction)
-
-
-@MODELS.register_module()
-class AttentionTransferLoss(nn.Module):
-    """Registered :func:`attention_transfer`, summed over pairs of feature maps.
-
-    Args:
-        loss_weight: multiplier of the summed loss. Defaults to 1.
-    """
-
-    def __init__(self, loss_weight: float = 1.0):
-        super().__init__()
-        self.loss_weight = loss_weight
-
-    def forward(self, student_features, teacher_features) -> Tensor:
-        if isinstance(student_features, Tensor):
-            student_features, teacher_features = [student_features], [teacher_features]
-        if len(student_features) != len(teacher_features):
-            raise ValueError(f'AttentionTransferLoss got {len(student_features)} student and '
-                             f'{len(teacher_features)} teacher feature maps')
-        total: Optional[Tensor] = None
-        for s, t in zip(student_features, teacher_features):
-            term = attention_transfer(s, t)
-            total = term if total is None else total + term
-        return self.loss_weight * total
+    s = at_least_float32(student_logits) / temperature
+    t = at_least_float32(teacher_logits) / temperature
+    q = torch.sigmoid(t)
+    kl = q * (F.logsigmoid(t) - F.logsigmoid(s)) + (1 - q) * (F.logsigmoid(-t) - F.logsigmoid(-s))
+    return kl * temperature**2

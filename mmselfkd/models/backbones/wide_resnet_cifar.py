@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from mmselfkd.registry import MODELS
 from mmselfkd.models.utils import init_conv_bn
-from .cifar_resnet import check_out_indices
+from .utils import check_out_indices, run_layers
 
 BLOCK_STYLES = ('repdistiller', 'kuangliu')
 
@@ -120,10 +120,6 @@ class WideResNet(BaseModule):
     def forward_stages(self, x: Tensor) -> Tuple[Tuple[Tensor, ...], List[Tensor]]:
         """``(forward(x), raw outputs of every stage)`` in one pass; the raw last-stage output
         (before the final BN + ReLU) is the tap of HSSAKD's last auxiliary branch."""
-        x = self.conv1(x)
-        stages = []
-        for i in range(len(self.strides)):
-            x = getattr(self, f'layer{i + 1}')(x)
-            stages.append(x)
+        stages = run_layers(self, self.conv1(x))
         outs = stages[:-1] + [F.relu(self.bn1(stages[-1]))]
         return tuple(outs[i] for i in self.out_indices), stages

@@ -1,0 +1,23 @@
+"""Pieces shared by the CIFAR backbones."""
+from typing import List, Sequence, Tuple
+
+from torch import Tensor, nn
+
+
+def check_out_indices(out_indices: Sequence[int], num_stages: int, owner: str) -> Tuple[int, ...]:
+    """``out_indices`` as a tuple, after checking that it lists increasing stage indices."""
+    out_indices = tuple(out_indices)
+    if not out_indices or any(not 0 <= i < num_stages for i in out_indices) \
+            or list(out_indices) != sorted(set(out_indices)):
+        raise ValueError(f'{owner}.out_indices must be increasing stage indices in '
+                         f'[0, {num_stages - 1}], got {out_indices}')
+    return out_indices
+
+
+def run_layers(backbone: nn.Module, x: Tensor) -> List[Tensor]:
+    """The outputs of ``backbone.layer1``, ``layer2``, ... (one per entry of ``strides``)."""
+    outputs = []
+    for index in range(len(backbone.strides)):
+        x = getattr(backbone, f'layer{index + 1}')(x)
+        outputs.append(x)
+    return outputs
