@@ -132,7 +132,7 @@ def test_official_parameter_counts(mmpretrain_scope, config, student, trans_fusi
 
 
 def test_resnet32_leader_with_trans_fusion_and_module_shapes(mmpretrain_scope):
-    from mmselfkd.models.algorithms.ffsd import forward_with_features
+    from mmselfkd.models.utils import forward_with_backbone_outputs
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(CONFIG_DIR, 'ffsd', 'resnet32_cifar100.py'))
     model = build_ffsd(cfg.model.architecture)
@@ -141,7 +141,7 @@ def test_resnet32_leader_with_trans_fusion_and_module_shapes(mmpretrain_scope):
                   + sum(p.numel() for p in model.trans_fusion.parameters())) / 1e6, 3) == 0.482
     model.eval()
     with torch.no_grad():
-        features, logits = forward_with_features(model.leader, torch.zeros(2, 3, 32, 32))
+        features, logits = forward_with_backbone_outputs(model.leader, torch.zeros(2, 3, 32, 32))
         assert [tuple(f.shape[1:]) for f in features] == [(16, 32, 32), (32, 16, 16), (64, 8, 8)]
         assert tuple(logits.shape) == (2, 100)
         fused, fusion_logits = model.fusion(torch.cat([features[-1]] * 2, dim=1))

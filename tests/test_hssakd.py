@@ -18,7 +18,7 @@ from mmselfkd.models.algorithms.hssakd import (HSSAKD, NetOutputs, offline_losse
 from mmselfkd.models.aux_branches import HSSAKDBranches
 from mmselfkd.models.backbones import (CIFARMobileNetV2, CIFARResNet, CIFARShuffleNetV1,
                                        CIFARShuffleNetV2, CIFARVGG, WideResNet)
-from mmselfkd.models.utils import joint_labels, rotate_batch
+from mmselfkd.models.utils import head_label_loss, joint_labels, rotate_batch
 
 CFG = 'configs/hssakd'
 
@@ -42,7 +42,7 @@ def head_ce(num_classes=5):
     """The host head's CE, as the algorithm uses it (mmpretrain CrossEntropyLoss)."""
     from mmpretrain.models.heads import LinearClsHead
     head = LinearClsHead(num_classes=num_classes, in_channels=4)
-    return HSSAKD._cls_loss(SimpleNamespace(head=head))
+    return head_label_loss(SimpleNamespace(head=head))
 
 
 # ----------------------------------------------------------------------------- goldens (5.2)

@@ -5,38 +5,17 @@ from contextlib import ExitStack
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
-from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from torch import Tensor, nn
 
 from mmselfkd.models.losses import (attention_map, attention_shifted_feature,
                                     attention_transfer, diversity_loss, kl_divergence,
                                     normalized_distance)
+from mmselfkd.models.utils import (add_head_scores, forward_with_backbone_outputs,
+                                   head_losses, probe_feature_maps, unwrap)
 from mmselfkd.registry import MODELS
 from .base import BaseSelfKDAlgorithm, build_host_model, build_module, resolve_host_config
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    """The module inside a (Separate)DDP wrapper, or the module itself."""
-    return module.module if is_model_wrapper(module) else module
-
-
-def forward_with_features(network: nn.Module, inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:
-    """Run an ``ImageClassifier`` once: ``(backbone stage outputs, logits)``.
-
-    The call goes through ``network(inputs, mode='tensor')`` so that a DDP-wrapped network
-    synchronises its gradients; a forward hook on the backbone records the stage maps, like the
-    official feature hooks.
-    """
-    captured: List[Tuple[Tensor, ...]] = []
-    handle = _unwrap(network).backbone.register_forward_hook(
-        lambda module, args, output: captured.append(tuple(output)))
-    try:
-        logits = network(inputs, mode='tensor')
-    finally:
-        handle.remove()
-    return captured[0], logits
 
 
 class FFSDStudents(nn.ModuleList):
@@ -46,7 +25,7 @@ class FFSDStudents(nn.ModuleList):
     def forward(self, inputs: Tensor) -> Tuple[List[Tuple[Tensor, ...]], List[Tensor]]:
         features, logits = [], []
         for student in self:
-            stage_features, student_logits = forward_with_features(student, inputs)
+            stage_features, student_logits = forward_with_backbone_outputs(student, inputs)
             features.append(stage_features)
             logits.append(student_logits)
         return features, logits
@@ -199,16 +178,9 @@ class FFSD(BaseSelfKDAlgorithm):
                              f'{known_heads}')
         self.val_heads = tuple(val_heads)
 
-    @torch.no_grad()
     def _stage_channels(self) -> List[int]:
-        """Channels of the backbone's stage outputs, read from a zero image in eval mode (the
-        BN running statistics stay untouched)."""
-        backbone = self.leader.backbone
-        was_training = backbone.training
-        backbone.eval()
-        outputs = backbone(torch.zeros(1, 3, self.probe_size, self.probe_size))
-        backbone.train(was_training)
-        return [output.shape[1] for output in outputs]
+        """Channels of the backbone's stage outputs, read from a zero image."""
+        return [m.shape[1] for m in probe_feature_maps(self.leader.backbone, self.probe_size)]
 
     @staticmethod
     def _complete(cfg: Optional[dict], field: str, default: dict, **derived) -> dict:
@@ -229,7 +201,7 @@ class FFSD(BaseSelfKDAlgorithm):
         weight_fusion = self.lambda_fusion * self.loss_weight_factor
         weight_sd = self.lambda_sd * self.loss_weight_factor
 
-        leader_features, leader_logits = forward_with_features(self.leader, inputs)
+        leader_features, leader_logits = forward_with_backbone_outputs(self.leader, inputs)
         student_features, student_logits = self.students(inputs)
         # U: detached, so the fusion module and the leader never train the students
         students_last = torch.cat([f[-1].detach() for f in student_features], dim=1)
@@ -246,10 +218,10 @@ class FFSD(BaseSelfKDAlgorithm):
         self.self_distillers.train(was_training)
 
         losses: Dict[str, Tensor] = OrderedDict()
-        students = _unwrap(self.students)
+        students = unwrap(self.students)
         for m, logits in enumerate(student_logits):
             prefix = f'student{m + 1}.'
-            losses[prefix + 'loss_cls'] = self._cls_loss(students[m], logits, data_samples)
+            losses[prefix + 'loss_cls'] = head_losses(students[m], logits, data_samples)['loss_cls']
             losses[prefix + 'loss_kl'] = sum(
                 kl_divergence(logits, other.detach(), temperature)
                 for j, other in enumerate(student_logits) if j != m) / (self.num_students - 1)
@@ -260,11 +232,13 @@ class FFSD(BaseSelfKDAlgorithm):
                 losses[prefix + 'loss_sd'] = weight_div * self._self_distillation(
                     student_features[m], distiller_targets[m - 1])
 
-        losses['fusion.loss_cls'] = self._cls_loss(self.leader, fusion_logits, data_samples)
+        losses['fusion.loss_cls'] = head_losses(self.leader, fusion_logits,
+                                               data_samples)['loss_cls']
         losses['fusion.loss_kl'] = kl_divergence(fusion_logits, ensemble_logits.detach(),
                                                  temperature)
 
-        losses['leader.loss_cls'] = self._cls_loss(self.leader, leader_logits, data_samples)
+        losses['leader.loss_cls'] = head_losses(self.leader, leader_logits,
+                                               data_samples)['loss_cls']
         losses['leader.loss_kl'] = kl_divergence(leader_logits, fusion_logits.detach(),
                                                  temperature)
         losses['leader.loss_fusion'] = weight_fusion * attention_transfer(
@@ -287,11 +261,6 @@ class FFSD(BaseSelfKDAlgorithm):
                 attention_transfer(output, feature.detach())
                 for output, feature in zip(outputs, features))
         return losses
-
-    @staticmethod
-    def _cls_loss(classifier: nn.Module, logits: Tensor, data_samples: List) -> Tensor:
-        """CE through the host head's configured loss, on logits computed once."""
-        return _unwrap(classifier).head._get_loss(logits, data_samples)['loss']
 
     @staticmethod
     def _self_distillation(features: Sequence[Tensor], targets: Sequence[Tensor]) -> Tensor:
@@ -349,8 +318,4 @@ class FFSD(BaseSelfKDAlgorithm):
         if 'fusion' in self.val_heads:
             logits['fusion'] = self.fusion(
                 torch.cat([f[-1] for f in student_features], dim=1))[1]
-        for head in self.val_heads:
-            scores = F.softmax(logits[head], dim=1)
-            for sample, score in zip(results, scores):
-                sample.set_field(score, f'{head}_score')
-        return results
+        return add_head_scores(results, {head: logits[head] for head in self.val_heads})

@@ -7,7 +7,7 @@ Official code: winycg/HSAKD. Spec: ``/work/shared/spec/methods.md`` section 3.
 """
 import copy
 import os.path as osp
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -15,13 +15,14 @@ from mmengine.runner import CheckpointLoader
 from torch import Tensor, nn
 
 from mmselfkd.models.losses import kl_divergence
-from mmselfkd.models.utils import NUM_ROTATIONS, joint_labels, rotate_batch
+from mmselfkd.models.utils import (NUM_ROTATIONS, LabelLoss, add_head_scores,
+                                   backbone_outputs_and_stage_maps, classifier_logits,
+                                   head_label_loss, joint_labels, rotate_batch)
 from mmselfkd.registry import MODELS
 from mmselfkd.utils.export import compare_state_dicts
 from .base import BaseSelfKDAlgorithm, build_host_model
 
 MODES = ('online', 'offline', 'teacher')
-ClsLoss = Callable[[Tensor, Tensor], Tensor]
 
 
 class NetOutputs(NamedTuple):
@@ -31,7 +32,7 @@ class NetOutputs(NamedTuple):
 
 
 def supervised_losses(net: NetOutputs, labels: Tensor,
-                      cls_loss: ClsLoss = F.cross_entropy) -> Dict[str, Tensor]:
+                      cls_loss: LabelLoss = F.cross_entropy) -> Dict[str, Tensor]:
     """``CE(z[0::4], y)`` (unrotated rows only) and ``sum_l CE(q_l, 4y + k)`` (all 4B rows).
 
     Spec 3.4: the task loss of the teacher pre-training ``L_T`` and of each online peer.
@@ -58,7 +59,7 @@ def mimicry_losses(net: NetOutputs, target: NetOutputs,
 
 
 def online_losses(student: NetOutputs, peer: NetOutputs, labels: Tensor, temperature: float,
-                  cls_losses: Sequence[ClsLoss] = (F.cross_entropy, F.cross_entropy)
+                  cls_losses: Sequence[LabelLoss] = (F.cross_entropy, F.cross_entropy)
                   ) -> Dict[str, Tensor]:
     """HSSAKD-online (spec 3.4, ``train_online_kd_cifar.py:189-207``): both peers' supervised
     losses plus the mutual KL on the final and auxiliary heads in both directions."""
@@ -72,7 +73,7 @@ def online_losses(student: NetOutputs, peer: NetOutputs, labels: Tensor, tempera
 
 
 def offline_losses(student: NetOutputs, teacher: NetOutputs, labels: Tensor, temperature: float,
-                   cls_loss: ClsLoss = F.cross_entropy) -> Dict[str, Tensor]:
+                   cls_loss: LabelLoss = F.cross_entropy) -> Dict[str, Tensor]:
     """HSAKD student loss ``L_S`` (spec 3.4, ``train_student_cifar.py:206-221``): CE on the
     unrotated rows plus mimicry of the teacher; no CE on the student's auxiliary heads."""
     losses = {'loss_cls': cls_loss(student.final[0::NUM_ROTATIONS], labels)}
@@ -256,25 +257,14 @@ class HSSAKD(BaseSelfKDAlgorithm):
     def _forward_net(classifier: nn.Module, branches: nn.Module, inputs: Tensor,
                      detach_taps: bool = False) -> NetOutputs:
         """One forward of a classifier and its branches on the rotated batch."""
-        backbone = classifier.backbone
-        if hasattr(backbone, 'forward_stages'):
-            outs, taps = backbone.forward_stages(inputs)
-        else:
-            outs = taps = backbone(inputs)
+        outputs, taps = backbone_outputs_and_stage_maps(classifier, inputs)
         if len(taps) != len(branches):
             raise ValueError(f'{len(branches)} auxiliary branches need the outputs of every '
                              f'stage; the backbone returned {len(taps)} (set out_indices to '
                              'all stages for backbones without forward_stages)')
         if detach_taps:
             taps = [t.detach() for t in taps]
-        feats = classifier.neck(outs) if classifier.with_neck else outs
-        return NetOutputs(classifier.head(feats), branches(taps))
-
-    @staticmethod
-    def _cls_loss(classifier: nn.Module) -> ClsLoss:
-        """The host head's own classification loss (mmpretrain ``CrossEntropyLoss``)."""
-        loss_module = classifier.head.loss_module
-        return lambda logits, labels: loss_module(logits, labels, avg_factor=logits.size(0))
+        return NetOutputs(classifier_logits(classifier, outputs), branches(taps))
 
     def loss(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
         if self._missing_checkpoint:
@@ -286,15 +276,15 @@ class HSSAKD(BaseSelfKDAlgorithm):
         student = self._forward_net(self.student, self.aux_branches, rotated,
                                     detach_taps=self.freeze_backbone)
         if self.mode == 'teacher':
-            return supervised_losses(student, labels, self._cls_loss(self.student))
+            return supervised_losses(student, labels, head_label_loss(self.student))
         if self.mode == 'offline':
             with torch.no_grad():
                 teacher = self._forward_net(self.teacher, self.teacher_branches, rotated)
             return offline_losses(student, teacher, labels, self.temperature,
-                                  self._cls_loss(self.student))
+                                  head_label_loss(self.student))
         peer = self._forward_net(self.peer, self.peer_branches, rotated)
         return online_losses(student, peer, labels, self.temperature,
-                             (self._cls_loss(self.student), self._cls_loss(self.peer)))
+                             (head_label_loss(self.student), head_label_loss(self.peer)))
 
     def predict(self, inputs: Tensor, data_samples: Optional[List] = None) -> List:
         """Predictions of the deployed network; with ``val_heads=('peer',)`` also the other
@@ -302,7 +292,5 @@ class HSSAKD(BaseSelfKDAlgorithm):
         results = self.deployable(inputs, data_samples, mode='predict')
         if 'peer' in self.val_heads:
             other = self.peer if self.deploy_attr == 'student' else self.student
-            scores = F.softmax(other(inputs, mode='tensor'), dim=1)
-            for sample, score in zip(results, scores):
-                sample.set_field(score, 'peer_score')
+            add_head_scores(results, {'peer': other(inputs, mode='tensor')})
         return results

@@ -1,7 +1,7 @@
 """MixSKD: Self-Knowledge Distillation from Mixup for image classification."""
 import contextlib
 import copy
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -12,6 +12,8 @@ from torch import Tensor, nn
 from mmselfkd.models.aux_branches import MixSKDBranch, build_discriminator, stage_out_channels
 from mmselfkd.models.losses import (at_least_float32, discriminator_bce, kl_divergence,
                                     mixup_cross_entropy)
+from mmselfkd.models.utils import (LabelLoss, add_head_scores, backbone_outputs,
+                                   classifier_logits, classifier_predictions, head_label_loss)
 from mmselfkd.registry import MODELS
 from .base import BaseSelfKDAlgorithm, build_module
 
@@ -26,7 +28,7 @@ def mixskd_losses(stage_logits: Sequence[Tensor], interpolated_features: Sequenc
                   teacher_mixed_logits: Tensor, labels: Tensor, lam: float, perm: Tensor,
                   discriminators: Sequence[nn.Module], temperature: float,
                   mixup_cls_loss: bool,
-                  deployed_ce: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy
+                  deployed_ce: LabelLoss = F.cross_entropy
                   ) -> Dict[str, Tensor]:
     """The MixSKD loss terms (spec 2.5), from the outputs of one forward over ``[x, x_mix]``.
 
@@ -225,19 +227,15 @@ class MixSKD(BaseSelfKDAlgorithm):
         ``phi_k``/``z_k`` for ``k < S`` come from the auxiliary branch on backbone stage
         ``k``; ``phi_S`` is the last backbone stage and ``z_S`` the deployed head's logits.
         """
-        stage_maps = self.student.extract_feat(inputs, stage='backbone')
-        necked = self.student.neck(stage_maps) if self.student.with_neck else stage_maps
+        stage_maps = backbone_outputs(self.student, inputs)
         features, logits = [], []
         for branch, stage_map in zip(self.aux_branches, stage_maps):
             feature, branch_logits = branch(stage_map)
             features.append(feature)
             logits.append(branch_logits)
         features.append(stage_maps[-1])
-        logits.append(self.student.head(necked))
+        logits.append(classifier_logits(self.student, stage_maps))
         return features, logits
-
-    def _deployed_ce(self, logits: Tensor, labels: Tensor) -> Tensor:
-        return self.student.head.loss_module(logits, labels, avg_factor=logits.shape[0])
 
     def loss(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
         labels = torch.cat([sample.gt_label for sample in data_samples])
@@ -261,18 +259,15 @@ class MixSKD(BaseSelfKDAlgorithm):
         return mixskd_losses(logits, interpolated_features, mixed_features, teacher_logits,
                              teacher_mixed_logits, labels, lam, perm, self.discriminators,
                              self.temperature, self.mixup_cls_loss,
-                             deployed_ce=self._deployed_ce)
+                             deployed_ce=head_label_loss(self.student))
 
     def predict(self, inputs: Tensor, data_samples: Optional[List] = None) -> List:
         """The deployed classifier's predictions; with ``val_heads`` also the auxiliary
         classifiers' softmax scores as ``stage{k}_score``."""
         if not self.val_heads:
             return self.student(inputs, data_samples, mode='predict')
-        stage_maps = self.student.extract_feat(inputs, stage='backbone')
-        necked = self.student.neck(stage_maps) if self.student.with_neck else stage_maps
-        predictions = self.student.head.predict(necked, data_samples)
-        for index, (branch, stage_map) in enumerate(zip(self.aux_branches, stage_maps)):
-            scores = F.softmax(branch(stage_map)[1], dim=1)
-            for sample, score in zip(predictions, scores):
-                sample.set_field(score, f'stage{index + 1}_score')
-        return predictions
+        stage_maps = backbone_outputs(self.student, inputs)
+        predictions = classifier_predictions(self.student, stage_maps, data_samples)
+        return add_head_scores(predictions, {
+            f'stage{index + 1}': branch(stage_map)[1]
+            for index, (branch, stage_map) in enumerate(zip(self.aux_branches, stage_maps))})
