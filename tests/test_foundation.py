@@ -73,7 +73,7 @@ def test_host_model_from_another_config_file(mmpretrain_scope, tmp_path, monkeyp
     assert cfg.model.student.cfg_path == f'{tmp_path}/net.py'
     model = ROOT_MODELS.build(cfg.model)
     assert isinstance(model, FRSKD) and model.student.head.num_classes == 10
-    assert model.self_teacher.classifier.fc.out_features == 10
+    assert model.teacher_head.fc.out_features == 10
 
     with pytest.raises(FileNotFoundError, match=r'model.teacher.cfg_path: no config file'):
         build_host_model(dict(cfg_path='missing.py'), field='teacher')

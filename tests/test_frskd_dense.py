@@ -189,7 +189,7 @@ def test_segmentor_structure(seg_model):
     assert isinstance(seg_model.adapter, SegmentationAdapter)
     assert (seg_model.alpha, seg_model.beta, seg_model.temperature) == (1.0, 50.0, 1.0)
     assert seg_model.self_teacher.in_channels == [64, 128, 256, 512]  # D8: 1/4, 1/8, 1/8, 1/8
-    assert seg_model.self_teacher.classifier is None
+    assert not hasattr(seg_model.self_teacher, 'classifier')
     # teacher decode head: the student's type and config on the refined maps (1024 channels)
     student_head, teacher_head = seg_model.student.decode_head, seg_model.teacher_head
     assert type(teacher_head) is type(student_head) and type(student_head).__name__ == 'ASPPHead'
@@ -225,6 +225,30 @@ def test_build_errors():
     wrong.sla_weight = 1.0
     with pytest.raises(ValueError, match=r'model\.sla_weight'):
         build(wrong, 'mmseg')
+
+
+def test_adapter_follows_the_base_class_not_the_package():
+    """A segmentor or detector class defined outside mmseg/mmdet (here, in this test module)
+    gets the adapter of its task, and its teacher head builds in the host's scope."""
+    import mmdet.models
+    import mmseg.models
+
+    class UserSegmentor(mmseg.models.EncoderDecoder):
+        pass
+
+    class UserDetector(mmdet.models.RetinaNet):
+        pass
+
+    assert UserSegmentor.__module__ == UserDetector.__module__ == __name__
+    mmseg.registry.MODELS.register_module(module=UserSegmentor, force=True)
+    mmdet.registry.MODELS.register_module(module=UserDetector, force=True)
+    for path, scope, user_type, adapter in ((SEG, 'mmseg', 'UserSegmentor', SegmentationAdapter),
+                                            (RETINA, 'mmdet', 'UserDetector', DetectionAdapter)):
+        cfg = load_config(path, {'model.student.type': user_type})
+        model = build(cfg.model, scope)
+        assert type(model.student) in (UserSegmentor, UserDetector)
+        assert type(model.adapter) is adapter
+        assert type(model.teacher_head).__module__.startswith(scope)
 
 
 # ------------------------------------------------------------ gradient routing, one forward

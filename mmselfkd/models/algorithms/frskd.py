@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmselfkd.models.losses import attention_transfer, kl_divergence
-from mmselfkd.models.utils import NUM_ROTATIONS, joint_labels, rotate_batch
+from mmselfkd.models.utils import NUM_ROTATIONS, joint_labels, probe_feature_maps, rotate_batch
 from mmselfkd.registry import MODELS
 from .base import BaseSelfKDAlgorithm, build_module, resolve_host_config
 from .task_adapters import ClassificationAdapter, TaskAdapter, build_task_adapter
@@ -18,14 +18,17 @@ from .task_adapters import ClassificationAdapter, TaskAdapter, build_task_adapte
 class FRSKD(BaseSelfKDAlgorithm):
     """FRSKD (Ji et al., "Refine Myself by Teaching Myself: Feature Refinement via
     Self-Knowledge Distillation", CVPR 2021, arXiv 2103.08273) for mmpretrain classifiers,
-    mmseg segmentors and mmdet detectors.
+    mmseg segmentors and mmdet detectors. Official code: MingiJi/FRSKD; the file and line
+    numbers below refer to its commit 98b87e5.
 
-    A BiFPN self-teacher refines the student's multi-level maps ``F_i`` into ``G_i``; a teacher
-    head on ``G_i`` gives the teacher outputs ``z_t``; the student's own head gives ``z_s``.
-    The task-specific parts (which maps, which heads, which output distillation) come from a
-    task adapter (:mod:`.task_adapters`), chosen from the student's package. Loss::
+    A BiFPN self-teacher (a neck) refines the student's multi-level maps ``F_i`` into
+    ``G_i``; a teacher head on ``G_i`` gives the teacher outputs ``z_t``; the student's own
+    head gives ``z_s``. The task-specific parts (which maps, which heads, which output
+    distillation) come from a task adapter (:mod:`.task_adapters`), chosen by the student's
+    base class. Loss (``classification/utils.py`` lines 58-66, ``distill_loss/KD.py`` and
+    ``distill_loss/AT.py``)::
 
-        <host losses>                 student's own head(s) and loss(es): loss_cls (spec 1.4),
+        <host losses>                 student's own head(s) and loss(es): loss_cls,
                                       decode.* + aux.* (mmseg), loss_cls/loss_bbox or
                                       loss_rpn_* + RoI losses (mmdet)
         self_teacher.<head losses>    the teacher head's own loss on the same targets
@@ -33,20 +36,23 @@ class FRSKD(BaseSelfKDAlgorithm):
         distill.loss_at = f * beta * sum_i AT(F_i, sg G_i)
 
     ``F_i`` are not detached, so the self-teacher's loss also trains the student's backbone;
-    the self-teacher and teacher head receive no gradient from the distillation terms (spec
-    1.4, 5.4). The student head runs once; its outputs feed both its loss and the KL.
-    ``f`` (``loss_weight_factor``, 1 by default) is set by
-    :class:`~mmselfkd.engine.hooks.DistillRampupHook` for the official segmentation schedule
-    (spec 1.7: 0 during a warm-up, then ``exp(-5(1-t)^2)``).
+    the self-teacher and teacher head receive no gradient from the distillation terms (the
+    official ``DistillKL`` and ``Attention`` detach their targets). The student head runs
+    once; its outputs feed both its loss and the KL. ``f`` (``loss_weight_factor``, 1 by
+    default) is set by :class:`~mmselfkd.engine.hooks.DistillRampupHook` for the official
+    segmentation schedule (``segmentation/main.py`` lines 122-131: 0 during a warm-up, then
+    ``exp(-5(1-t)^2)``).
 
     Tasks:
 
-    * classifier (spec 1.4): maps = backbone stages; teacher head = the self-teacher's
-      classifier (``self_teacher.classifier``); ``KL_T`` over the batch (``'batchmean'``);
-      defaults alpha 2, beta 100, T 4 (official README command).
-    * segmentor (spec 1.7): maps = ``extract_feat``; teacher head (``teacher_head``) = a decode
-      head of the student's type; pixel KL at label resolution over ``B*H*W``; defaults
-      alpha 1, beta 50, T 1 (official segmentation README and code).
+    * classifier: maps = backbone stages; teacher head = the official self-teacher
+      classifier on the last refined map
+      (:class:`~mmselfkd.models.self_teachers.SelfTeacherClassifier`, trained with the
+      student head's loss); ``KL_T`` over the batch (``'batchmean'``); defaults alpha 2,
+      beta 100, T 4 (official README command).
+    * segmentor: maps = ``extract_feat``; teacher head = a decode head of the student's type;
+      pixel KL at label resolution over ``B*H*W``; defaults alpha 1, beta 50, T 1 (official
+      segmentation README and ``segmentation/main.py`` lines 137-142).
     * detector: maps = the FPN levels; teacher head = a copy of the dense head
       (``bbox_head``/``rpn_head``); per-anchor classification KL; defaults as segmentation.
       The design and its reasons are in :mod:`.task_adapters`.
@@ -55,7 +61,8 @@ class FRSKD(BaseSelfKDAlgorithm):
 
     * mixup / CutMix: set ``student.train_cfg.augments``; mmpretrain's batch augments mix the
       images and turn the labels into soft ``gt_score``; both CE terms use them, KD and AT are
-      computed on the mixed images, as in the official ``mixed_criterion`` (spec 1.4).
+      computed on the mixed images, as in the official ``mixed_criterion``
+      (``classification/utils.py`` lines 34-56 and 151-187).
     * SLA (``sla_weight``, the official ``aux_lamb``): the official ``distill_loss/sla.py``.
       A second forward of the 4-rotation batch (separately from the clean batch, so BatchNorm
       sees the same two batches as the official code) feeds two joint class x rotation heads,
@@ -77,12 +84,12 @@ class FRSKD(BaseSelfKDAlgorithm):
             ``EncoderDecoder`` or mmdet detector; it must give at least two maps, each of the
             size of the previous one or half of it (``backbone.out_indices``, neck).
         self_teacher: config of the self-teacher, e.g.
-            ``dict(type='mmselfkd.BiFPNSelfTeacher', width=2, depth=2)``. ``in_channels``
-            (and, for a classifier, ``num_classes``) are filled in from the student (or checked
-            against it if given).
-        teacher_head: segmentors and detectors: config of the teacher head. Defaults to None:
-            the student's ``decode_head`` / ``bbox_head`` / ``rpn_head`` config with
-            ``in_channels`` of the refined maps.
+            ``dict(type='mmselfkd.BiFPNSelfTeacher', width=2, depth=2)``. ``in_channels`` is
+            filled in from the student (or checked against it if given).
+        teacher_head: config of the teacher head on the refined maps. Defaults to None:
+            for a classifier ``dict(type='mmselfkd.SelfTeacherClassifier')``, for a segmentor
+            or detector the student's ``decode_head`` / ``bbox_head`` / ``rpn_head`` config;
+            its ``in_channels`` (and a classifier's ``num_classes``) are filled in.
         alpha: weight of the output distillation. Defaults to None: 2 for classifiers, 1 for
             segmentors and detectors.
         beta: weight of the attention transfer. Defaults to None: 100 for classifiers, 50 for
@@ -131,7 +138,7 @@ class FRSKD(BaseSelfKDAlgorithm):
         self.sla_heads: Optional[nn.ModuleDict] = None
         if sla_weight is not None:
             self._check_sla_compatible()
-            num_joint = NUM_ROTATIONS * self.self_teacher.classifier.fc.out_features
+            num_joint = NUM_ROTATIONS * self.student.head.num_classes
             self.sla_heads = nn.ModuleDict({
                 'student': nn.Linear(stage_channels[-1], num_joint),
                 'self_teacher': nn.Linear(self.self_teacher.out_channels[-1], num_joint)})
@@ -140,14 +147,8 @@ class FRSKD(BaseSelfKDAlgorithm):
     def _probe_stage_channels(self) -> List[int]:
         """Run the student's feature extractor once on a zero image to read its maps."""
         size = self.adapter.probe_size
-        was_training = self.student.training
-        self.student.eval()
-        try:
-            with torch.no_grad():
-                stages = self.adapter.stage_features(
-                    torch.zeros(1, self._input_channels(), size, size))
-        finally:
-            self.student.train(was_training)
+        stages = probe_feature_maps(self.student, size, self._input_channels(),
+                                    extract=self.adapter.stage_features)
         field = self.adapter.features_field
         if len(stages) < 2 or any(not isinstance(s, Tensor) or s.dim() != 4 for s in stages):
             raise ValueError(f'FRSKD needs several (N, C, H, W) maps from the student: set '
@@ -171,6 +172,11 @@ class FRSKD(BaseSelfKDAlgorithm):
     def _build_self_teacher(self, cfg: Union[dict, nn.Module],
                             stage_channels: List[int]) -> nn.Module:
         if isinstance(cfg, dict):
+            if 'num_classes' in cfg:
+                raise ValueError(
+                    'model.self_teacher.num_classes must not be set: the self-teacher refines '
+                    'maps; the teacher head (model.teacher_head) classifies them, with the '
+                    "classes of the student's head")
             cfg = copy.deepcopy(cfg)
             given = cfg.setdefault('in_channels', stage_channels)
             if list(given) != stage_channels:
@@ -178,13 +184,10 @@ class FRSKD(BaseSelfKDAlgorithm):
                     f'model.self_teacher.in_channels={list(given)} does not match the channels '
                     f'{stage_channels} of the maps the student gives '
                     f'({self.adapter.features_field}); fix it or leave it out to infer it')
-            for key, value in self.adapter.self_teacher_defaults().items():
-                cfg.setdefault(key, value)
         module = build_module(cfg, field='self_teacher')
         if list(getattr(module, 'in_channels', stage_channels)) != stage_channels:
             raise ValueError(f'model.self_teacher expects stage channels {module.in_channels}, '
                              f'but the student gives {stage_channels}')
-        self.adapter.check_self_teacher(module)
         return module
 
     def _check_sla_compatible(self) -> None:
@@ -204,15 +207,11 @@ class FRSKD(BaseSelfKDAlgorithm):
     def self_teacher_forward(self, features: Sequence[Tensor]) -> Tuple[List[Tensor], Any]:
         """Refined maps ``G_i`` and the teacher head's outputs ``z_t`` on them."""
         refined = self.self_teacher(list(features))
-        head = self.teacher_head if self.teacher_head is not None \
-            else self.self_teacher.classifier
-        return refined, self.adapter.teacher_forward(head, refined)
+        return refined, self.adapter.teacher_forward(self.teacher_head, refined)
 
     def teacher_loss(self, teacher_outputs: Any, data_samples: List) -> Dict[str, Tensor]:
         """The teacher head's own loss, prefixed ``self_teacher.``."""
-        head = self.teacher_head if self.teacher_head is not None \
-            else self.self_teacher.classifier
-        losses = self.adapter.teacher_loss(head, teacher_outputs, data_samples)
+        losses = self.adapter.teacher_loss(self.teacher_head, teacher_outputs, data_samples)
         return {f'self_teacher.{k}': v for k, v in losses.items()}
 
     def distill_losses(self, student_outputs: Any, teacher_outputs: Any,

@@ -4,21 +4,33 @@
 weights, gradient routing) once; an adapter answers the task-specific questions through the
 host's public pieces:
 
-* which maps the self-teacher refines (``stage_features``),
+* which maps the self-teacher (a pure neck: maps in, refined maps out) refines
+  (``stage_features``),
 * the host's own losses and the student outputs that are distilled, from one head forward
   (``student_forward``),
 * the teacher head on the refined maps, its outputs and losses (``build_teacher_head``,
   ``teacher_forward``, ``teacher_loss``),
 * the output distillation (``output_distillation``) and the default weights.
 
-Design of the dense variants (spec 1.7 and issue 8):
+:func:`build_task_adapter` picks the adapter by the student's base class (mmseg
+``BaseSegmentor``, mmdet ``BaseDetector``, else a classifier), so a segmentor or detector
+registered from another package gets the adapter of its task.
+
+* Classification (mmpretrain ``ImageClassifier``): the self-teacher refines the backbone
+  stages; the teacher head is the official self-teacher classifier on the coarsest refined
+  map (:class:`~mmselfkd.models.self_teachers.SelfTeacherClassifier`, FRSKD
+  ``classification/models/bifpnc.py``), trained with the student head's loss; ``KL_T`` over
+  the batch (FRSKD ``classification/distill_loss/KD.py``).
+
+Design of the dense variants, after the official segmentation code (FRSKD ``segmentation/``,
+loss in ``main.py`` lines 137-142):
 
 * Segmentation (mmseg ``EncoderDecoder``): the self-teacher refines the maps of
   ``extract_feat`` (backbone, or neck if any); the teacher head is a decode head of the
   student's type and config reading the same ``in_index`` of the refined maps. The pixel KL
   compares the student and teacher logits bilinearly resized to the label size, averaged over
   ``B*H*W`` with ``T = 1``: the official code computes it on the full-resolution outputs
-  (``segmentation/utils/distill.py``), and mmseg's own loss resizes the logits the same way,
+  (``segmentation/utils/distill.py`` lines 10-15), and mmseg's own loss resizes the logits the same way,
   so the KL sees the pixels the cross-entropy sees (padding included, as every pixel of the
   official crops).
 * Detection (mmdet one- and two-stage): the self-teacher refines the FPN levels (what the
@@ -35,6 +47,7 @@ Design of the dense variants (spec 1.7 and issue 8):
   attention transfer on every level.
 """
 import copy
+import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -43,21 +56,18 @@ from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
 from mmselfkd.models.losses import bernoulli_kl, kl_divergence
+from mmselfkd.models.utils import backbone_outputs, classifier_logits, head_losses
+from .base import build_module
 
 
 def add_prefix(losses: Dict[str, Tensor], prefix: str) -> Dict[str, Tensor]:
     return {f'{prefix}.{k}': v for k, v in losses.items()}
 
 
-def host_scope(module: nn.Module) -> str:
-    """The OpenMMLab package a host model comes from (``mmseg``, ``mmdet``, ...)."""
-    return type(module).__module__.split('.')[0]
-
-
-def build_in_host_scope(cfg: dict, host: nn.Module, field: str) -> nn.Module:
-    """Build a host-type config (decode/dense head) in the scope of the student's package."""
+def build_in_scope(cfg: dict, scope: str, field: str) -> nn.Module:
+    """Build a host-type config (decode or dense head) in the host library's scope."""
     try:
-        with DefaultScope.overwrite_default_scope(host_scope(host)):
+        with DefaultScope.overwrite_default_scope(scope):
             return ROOT_MODELS.build(cfg)
     except KeyError as error:
         raise KeyError(f'{field}: {error}') from None
@@ -72,6 +82,8 @@ class TaskAdapter:
 
     #: task name used in messages
     task = ''
+    #: registry scope of the host library, where the teacher head's type resolves
+    scope = ''
     #: default ``alpha`` (output KL), ``beta`` (attention transfer) and ``temperature``
     default_weights: Dict[str, float] = {}
     #: side of the square zero image used to read the channels and sizes of the maps
@@ -90,13 +102,10 @@ class TaskAdapter:
         """The host's losses and the student outputs to distil, from one head forward."""
         raise NotImplementedError
 
-    def self_teacher_defaults(self) -> dict:
-        """Self-teacher config entries filled in from the student."""
-        return {}
-
     def build_teacher_head(self, cfg: Optional[dict], student_cfg: Optional[dict],
-                           refined_channels: List[int]) -> Optional[nn.Module]:
-        """The teacher head on the refined maps; None where the self-teacher owns it."""
+                           refined_channels: List[int]) -> nn.Module:
+        """The teacher head on the refined maps (``model.teacher_head``, or the default
+        derived from the student)."""
         raise NotImplementedError
 
     def teacher_forward(self, head: nn.Module, refined: Sequence[Tensor]) -> Any:
@@ -128,8 +137,9 @@ class TaskAdapter:
 
 
 class ClassificationAdapter(TaskAdapter):
-    """mmpretrain ``ImageClassifier``: backbone stages in, the self-teacher's own classifier
-    (``self_teacher.classifier``) on the coarsest refined map, ``KL_T`` over the batch."""
+    """mmpretrain ``ImageClassifier``: backbone stages in, a self-teacher classifier
+    (:class:`SelfTeacherClassifier` by default) on the coarsest refined map, ``KL_T`` over
+    the batch."""
 
     task = 'classification'
     default_weights = dict(alpha=2.0, beta=100.0, temperature=4.0)  # official README command
@@ -144,51 +154,30 @@ class ClassificationAdapter(TaskAdapter):
 
     def stage_features(self, inputs: Tensor) -> List[Tensor]:
         """The backbone stage maps ``F_i`` (the taps of the attention transfer)."""
-        return list(self.student.extract_feat(inputs, stage='backbone'))
-
-    def student_logits(self, features: Sequence[Tensor]) -> Tensor:
-        """The classifier's logits ``z_s`` from the stage maps (no new backbone pass)."""
-        features = tuple(features)
-        if self.student.with_neck:
-            features = self.student.neck(features)
-        return self.student.head(features)
-
-    def task_loss(self, logits: Tensor, data_samples: list) -> Dict[str, Tensor]:
-        """The student head's own loss on ``logits``: its loss module and label handling
-        (hard ``gt_label`` or the soft ``gt_score`` of batch augments)."""
-        losses = self.student.head._get_loss(logits, data_samples)
-        losses['loss_cls'] = losses.pop('loss')
-        return losses
+        return list(backbone_outputs(self.student, inputs))
 
     def student_forward(self, features, data_samples):
-        logits = self.student_logits(features)
-        return self.task_loss(logits, data_samples), logits
-
-    def self_teacher_defaults(self) -> dict:
-        num_classes = getattr(self.student.head, 'num_classes', None)
-        return {} if num_classes is None else dict(num_classes=num_classes)
-
-    def check_self_teacher(self, module: nn.Module) -> None:
-        classifier = getattr(module, 'classifier', None)
-        if classifier is None:
-            raise ValueError('model.self_teacher.num_classes must be set: FRSKD trains the '
-                             "self-teacher's classifier")
-        num_classes = getattr(self.student.head, 'num_classes', None)
-        if num_classes is not None and classifier.fc.out_features != num_classes:
-            raise ValueError(f'model.self_teacher.num_classes={classifier.fc.out_features} must '
-                             f'equal model.student.head.num_classes={num_classes}')
+        logits = classifier_logits(self.student, features)
+        return head_losses(self.student, logits, data_samples), logits
 
     def build_teacher_head(self, cfg, student_cfg, refined_channels):
-        if cfg is not None:
-            raise ValueError('model.teacher_head is for segmentors and detectors; a classifier '
-                             "uses the self-teacher's classifier (model.self_teacher.num_classes)")
-        return None
+        """``model.teacher_head`` (default ``SelfTeacherClassifier``) with ``in_channels``
+        of the coarsest refined map and the student head's ``num_classes`` filled in."""
+        cfg = copy.deepcopy(cfg) if cfg is not None else dict(type='SelfTeacherClassifier')
+        cfg.setdefault('in_channels', refined_channels[-1])
+        num_classes = getattr(self.student.head, 'num_classes', None)
+        if num_classes is not None:
+            cfg.setdefault('num_classes', num_classes)
+        elif 'num_classes' not in cfg:
+            raise ValueError('model.teacher_head.num_classes must be set: the student head '
+                             f'{type(self.student.head).__name__} has no num_classes')
+        return build_module(cfg, field='teacher_head')
 
     def teacher_forward(self, head, refined):
         return head(refined[-1])
 
     def teacher_loss(self, head, outputs, data_samples):
-        return self.task_loss(outputs, data_samples)
+        return head_losses(self.student, outputs, data_samples)
 
     def output_distillation(self, student_outputs, teacher_outputs, data_samples, temperature):
         return kl_divergence(student_outputs, teacher_outputs, temperature)
@@ -196,26 +185,21 @@ class ClassificationAdapter(TaskAdapter):
 
 class DenseAdapter(TaskAdapter):
     """Shared parts of the segmentation and detection adapters: ``extract_feat`` maps in, a
-    host head on the refined maps, no classifier on the self-teacher."""
+    host head on the refined maps."""
 
     default_weights = dict(alpha=1.0, beta=50.0, temperature=1.0)  # official segmentation
 
     def stage_features(self, inputs: Tensor) -> List[Tensor]:
         return list(self.student.extract_feat(inputs))
 
-    def check_self_teacher(self, module: nn.Module) -> None:
-        if getattr(module, 'classifier', None) is not None:
-            raise ValueError(f'model.self_teacher.num_classes must not be set for a {self.task} '
-                             'student: the teacher head (model.teacher_head) classifies, an '
-                             'image classifier would stay unused')
-
 
 class SegmentationAdapter(DenseAdapter):
     """mmseg ``EncoderDecoder``: decode head forward once, ``loss_by_feat`` and the auxiliary
     heads of the host; a teacher decode head of the student's type on the refined maps; the
-    pixel KL of spec 1.7."""
+    official pixel KL (FRSKD ``segmentation/utils/distill.py``)."""
 
     task = 'segmentation'
+    scope = 'mmseg'
     probe_size = 64
     features_field = 'model.student.backbone.out_indices (and model.student.neck)'
 
@@ -242,7 +226,7 @@ class SegmentationAdapter(DenseAdapter):
         else:
             channels = refined_channels[in_index]
         cfg['in_channels'] = channels
-        return build_in_host_scope(cfg, self.student, 'model.teacher_head')
+        return build_in_scope(cfg, self.scope, 'model.teacher_head')
 
     def teacher_forward(self, head, refined):
         return head(list(refined))
@@ -267,6 +251,7 @@ class DetectionAdapter(DenseAdapter):
     per-anchor classification KL (see the module docstring)."""
 
     task = 'detection'
+    scope = 'mmdet'
     probe_size = 256
     features_field = 'model.student.neck'
 
@@ -323,7 +308,7 @@ class DetectionAdapter(DenseAdapter):
         # the detector hands its (rpn) train/test cfg to the head it builds; so do we
         cfg.update(in_channels=refined_channels[0], train_cfg=self.dense_head.train_cfg,
                    test_cfg=self.dense_head.test_cfg)
-        return build_in_host_scope(cfg, self.student, 'model.teacher_head')
+        return build_in_scope(cfg, self.scope, 'model.teacher_head')
 
     def teacher_forward(self, head, refined):
         return head(tuple(refined))
@@ -347,11 +332,18 @@ class DetectionAdapter(DenseAdapter):
         return kl_divergence(student, teacher, temperature)
 
 
+def _is_instance(module: nn.Module, package: str, name: str) -> bool:
+    """``isinstance(module, package.name)`` without importing ``package`` for models of other
+    libraries: a subclass of ``package.name`` exists only once ``package`` is imported."""
+    loaded = sys.modules.get(package)
+    return loaded is not None and isinstance(module, getattr(loaded, name))
+
+
 def build_task_adapter(student: nn.Module) -> TaskAdapter:
-    """The adapter of ``student``'s kind: mmseg segmentor, mmdet detector or classifier."""
-    scope = host_scope(student)
-    if scope == 'mmseg':
+    """The adapter of ``student``'s kind: an mmseg ``BaseSegmentor``, an mmdet
+    ``BaseDetector``, else a classifier, wherever its class is registered."""
+    if _is_instance(student, 'mmseg.models.segmentors', 'BaseSegmentor'):
         return SegmentationAdapter(student)
-    if scope == 'mmdet':
+    if _is_instance(student, 'mmdet.models.detectors', 'BaseDetector'):
         return DetectionAdapter(student)
     return ClassificationAdapter(student)

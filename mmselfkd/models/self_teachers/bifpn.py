@@ -1,9 +1,12 @@
-"""FRSKD's BiFPN self-teacher (official ``BiFPNc``, spec section 1.3).
+"""FRSKD's BiFPN self-teacher (official ``BiFPNc``).
 
-The self-teacher is generic: a list of backbone stage maps (finest first, each level half the
-size of the previous one, or the same size) goes in, the refined list comes out. Its image
-classifier is a separate optional piece, so a segmentation or detection adapter can put its own
-head on the refined maps.
+Official code: MingiJi/FRSKD at commit 98b87e5, ``classification/models/bifpnc.py`` (the
+``BiFPN_layer`` forward, lines 85-122) and ``classification/models/utils.py`` (its blocks).
+
+The self-teacher is a pure neck: a list of backbone stage maps (finest first, each level half
+the size of the previous one, or the same size) goes in, the refined list comes out. The head
+that classifies the refined maps is built by FRSKD's task adapter: for an image classifier the
+official classifier (:class:`SelfTeacherClassifier`), for a segmentor or detector a host head.
 """
 import math
 from typing import List, Optional, Sequence
@@ -184,8 +187,10 @@ def add_upsampled(fine: Tensor, other: Tensor) -> Tensor:
     return _AddUpsampled.apply(fine, other)
 
 
+@MODELS.register_module()
 class SelfTeacherClassifier(nn.Module):
-    """ReLU -> global average pooling -> linear, on the coarsest refined map.
+    """ReLU -> global average pooling -> linear, on the coarsest refined map (the official
+    ``BiFPNc`` classifier, ``bifpnc.py`` line 32).
 
     The ReLU repeats the one the BiFPN already applied; the official classifier keeps it
     for its pre-activation variant and it is kept here to match the official graph.
@@ -232,7 +237,6 @@ class BiFPNSelfTeacher(nn.Module):
             :class:`~mmselfkd.models.algorithms.FRSKD` fills them in from its backbone.
         width: channel multiplier of the self-teacher levels. Defaults to 2.
         depth: repetitions in each separable block. Defaults to 2.
-        num_classes: if given, a :class:`SelfTeacherClassifier` is built as ``classifier``.
         channels_last: run the self-teacher in the channels-last memory format (its input maps
             are converted; the outputs stay channels-last). Defaults to None: on CPU tensors
             only, where oneDNN runs this network's depthwise and pointwise convolutions and
@@ -242,7 +246,7 @@ class BiFPNSelfTeacher(nn.Module):
     """
 
     def __init__(self, in_channels: Sequence[int], width: int = 2, depth: int = 2,
-                 num_classes: Optional[int] = None, channels_last: Optional[bool] = None):
+                 channels_last: Optional[bool] = None):
         super().__init__()
         in_channels = list(in_channels)
         if channels_last not in (None, True, False):
@@ -279,9 +283,6 @@ class BiFPNSelfTeacher(nn.Module):
         self.bottom_up_weights = nn.ParameterList(
             nn.Parameter(torch.ones(3 if i < num_levels - 1 else 2))
             for i in range(1, num_levels))
-
-        self.classifier = (SelfTeacherClassifier(out[-1], num_classes)
-                           if num_classes is not None else None)
 
     def forward(self, features: Sequence[Tensor]) -> List[Tensor]:
         """Refine the stage maps ``[F_1, ..., F_n]`` into ``[relu(T_1), ..., relu(T_n)]``.
