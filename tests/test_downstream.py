@@ -134,6 +134,41 @@ def test_every_downstream_config_takes_the_backbone_from_one_variable():
         assert cfg.model.backbone.init_cfg.checkpoint == '/exported/backbone.pth', name
 
 
+def test_backbone_checkpoint_reaches_the_deployable_network_of_every_algorithm(tmp_path):
+    """``backbone_checkpoint`` initialises the deployed network's backbone: FFSD's
+    ``architecture``, HSSAKD's ``peer`` with ``deploy='peer'`` (or the student config the peer
+    copies), and a host given as ``dict(cfg_path=...)``, whose own backbone init it replaces."""
+    from mmselfkd.models.algorithms.base import model_config_from_file
+    pretrained = dict(type='Pretrained', checkpoint='/exported/backbone.pth', prefix='backbone.')
+    net = dict(type='ImageClassifier', backbone=dict(type='mmselfkd.CIFARResNet', depth=8),
+               head=dict(type='LinearClsHead', num_classes=10, in_channels=64))
+    cases = {
+        'ffsd': (dict(type='mmselfkd.FFSD', architecture=net), 'architecture'),
+        'student': (dict(type='mmselfkd.HSSAKD', student=net, peer=net), 'student'),
+        'peer': (dict(type='mmselfkd.HSSAKD', student=net, peer=net, deploy='peer'), 'peer'),
+        'copied_peer': (dict(type='mmselfkd.HSSAKD', student=net, deploy='peer'), 'student'),
+        'plain': (net, None),
+    }
+    for name, (model, field) in cases.items():
+        cfg = Config(dict(model=model, backbone_checkpoint='/exported/backbone.pth'))
+        assert apply_backbone_checkpoint(cfg) == '/exported/backbone.pth'
+        host = cfg.model if field is None else cfg.model[field]
+        assert host.backbone.init_cfg == pretrained, name
+        others = [k for k in ('student', 'peer') if k in cfg.model and k != field]
+        assert all('init_cfg' not in cfg.model[k].backbone for k in others), name
+
+    kaiming = dict(net, backbone=dict(net['backbone'], init_cfg=dict(type='Kaiming',
+                                                                       layer='Conv2d')))
+    (tmp_path / 'net.py').write_text(f'model = {kaiming!r}\n')
+    student = dict(cfg_path=str(tmp_path / 'net.py'))
+    cfg = Config(dict(model=dict(type='mmselfkd.FRSKD', student=student),
+                      backbone_checkpoint='/exported/backbone.pth'))
+    apply_backbone_checkpoint(cfg)
+    merged = model_config_from_file(cfg.model.student.to_dict(), 'student')
+    assert merged['backbone']['init_cfg'] == pretrained  # no Kaiming keys left behind
+    assert merged['backbone']['depth'] == 8
+
+
 def test_mmpretrain_resnet_keys_fit_every_downstream_backbone():
     """Keys and shapes of mmpretrain's ImageNet ResNet-18/50 equal each config's backbone."""
     source = {depth: {f'backbone.{k}': v for k, v in build_in_scope(

@@ -1,6 +1,8 @@
 """Package basics: registries and scope, host models from config files, version checks, the
 checkpoint-loading fix."""
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -110,3 +112,34 @@ def test_checkpoint_compat_loads_runner_checkpoints(tmp_path):
     assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
     with pytest.raises(FileNotFoundError):
         CheckpointLoader.load_checkpoint(str(tmp_path / 'missing.pth'))
+
+
+TEARDOWN_PROBE = """
+import sys
+import torch.distributed as dist
+from mmselfkd.utils.launch import teardown_distributed
+dist.init_process_group(sys.argv[1], init_method='file://' + sys.argv[2], rank=0, world_size=1)
+teardown_distributed()
+print('returned, initialized:', dist.is_initialized(), flush=True)
+"""
+
+
+def _teardown(backend, tmp_path):
+    return subprocess.run([sys.executable, '-c', TEARDOWN_PROBE, backend, str(tmp_path / 'rdv')],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+
+
+def test_teardown_exits_gloo_runs_at_once(tmp_path):
+    """A gloo run ends in ``os._exit(0)`` (the workaround of its shutdown abort)."""
+    proc = _teardown('gloo', tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'returned' not in proc.stdout
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+def test_teardown_returns_from_nccl_runs(tmp_path):
+    """An NCCL run destroys its process group and returns normally: no ``os._exit``."""
+    proc = _teardown('nccl', tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'returned, initialized: False' in proc.stdout

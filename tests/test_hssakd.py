@@ -280,6 +280,19 @@ def test_offline_teacher_frozen_in_eval_without_grad(tmp_path, mmpretrain_scope)
     assert torch.equal(model.teacher.head.fc.weight, teacher.student.head.fc.weight)
 
 
+def test_online_peers_start_from_independent_weights(mmpretrain_scope):
+    """The official peers are initialised independently: a built student is not copied."""
+    from mmengine.registry import MODELS
+    net = MODELS.build(classifier_cfg())
+    for peer in (None, net):
+        with pytest.raises(ValueError, match='model.peer'):
+            HSSAKD(student=net, peer=peer, aux_branches=BRANCHES, mode='online')
+    model = HSSAKD(student=net, peer=MODELS.build(classifier_cfg()), aux_branches=BRANCHES)
+    assert not torch.equal(model.student.backbone.conv1.weight, model.peer.backbone.conv1.weight)
+    model = build(mode='online')  # from configs: the peer's is built again
+    assert not torch.equal(model.student.backbone.conv1.weight, model.peer.backbone.conv1.weight)
+
+
 def test_offline_checkpoint_errors(tmp_path, mmpretrain_scope):
     _, path = save_teacher(tmp_path)
     with pytest.raises(FileNotFoundError, match='model.teacher_checkpoint'):

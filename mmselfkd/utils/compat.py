@@ -15,6 +15,7 @@ only and load with ``weights_only=True`` anywhere, without this fix.
 """
 import os.path as osp
 
+import mmengine
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.utils import digit_version
@@ -22,7 +23,6 @@ from mmengine.utils import digit_version
 
 def needs_weights_only_fix() -> bool:
     """True for torch >= 2.6 with an mmengine release that lacks the upstream fix."""
-    import mmengine
     return (digit_version(torch.__version__.split('+')[0]) >= digit_version('2.6.0')
             and digit_version(mmengine.__version__) <= digit_version('0.10.7'))
 

@@ -9,12 +9,16 @@ copy it into the backbone's ``init_cfg`` (:func:`apply_backbone_checkpoint`), an
 silently left random), check the file against the built backbone before any training step
 (:func:`check_backbone_checkpoint`).
 """
+import os.path as osp
 from typing import Optional
 
 from torch import nn
 
+from mmselfkd.models.algorithms.base import BaseSelfKDAlgorithm
+from mmselfkd.registry import MODELS
+from mmselfkd.utils.compat import load_local_checkpoint
 from mmselfkd.utils.errors import SetupError
-from mmselfkd.utils.export import compare_state_dicts, deploy_prefix
+from mmselfkd.utils.export import compare_state_dicts
 
 KEY = 'backbone_checkpoint'
 
@@ -26,8 +30,9 @@ class BackboneCheckpointError(SetupError, RuntimeError):
 def apply_backbone_checkpoint(cfg) -> Optional[str]:
     """Point the backbone's ``init_cfg`` at ``cfg.backbone_checkpoint``; returns the path.
 
-    The backbone is ``model.backbone``, or ``model.student.backbone`` (the deployable host)
-    when the model is an mmselfkd algorithm.
+    The backbone is ``model.backbone``, or, when the model is an mmselfkd algorithm, the
+    backbone of its deployable host (:func:`deployable_config`). A host given as
+    ``dict(cfg_path=...)`` gets the ``init_cfg`` as a change merged into that file's model.
 
     Configs without the key are left untouched (returns None).
     """
@@ -39,12 +44,26 @@ def apply_backbone_checkpoint(cfg) -> Optional[str]:
             f'{KEY} is not set. Export the backbone of a trained mmselfkd model with '
             '`python tools/export.py CKPT backbone.pth --part backbone` and pass '
             f'`--cfg-options {KEY}=backbone.pth`.')
-    host = cfg.model
-    prefix = deploy_prefix(cfg.model)  # e.g. 'student.' for an mmselfkd algorithm
-    if prefix:
-        host = cfg.model[prefix.rstrip('.')]
-    host.backbone.init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+    host = deployable_config(cfg.model)
+    init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
+    if 'cfg_path' in host:
+        # replaces (not merges into) the init_cfg of the backbone in that file
+        host.setdefault('backbone', dict())
+        host.backbone.init_cfg = dict(init_cfg, _delete_=True)
+    else:
+        host.backbone.init_cfg = init_cfg
     return path
+
+
+def deployable_config(model_cfg: dict) -> dict:
+    """The config of the deployable host model inside ``model_cfg``: ``model_cfg`` itself
+    for a plain model, else the algorithm's ``deploy_config`` (``model.student``, FFSD's
+    ``model.architecture``, HSSAKD's ``model.peer`` with ``deploy='peer'``)."""
+    model_type = model_cfg.get('type')
+    cls = MODELS.get(model_type) if isinstance(model_type, str) else None
+    if isinstance(cls, type) and issubclass(cls, BaseSelfKDAlgorithm):
+        return cls.deploy_config(model_cfg)
+    return model_cfg
 
 
 def check_backbone_checkpoint(model: nn.Module, path: str) -> None:
@@ -53,9 +72,6 @@ def check_backbone_checkpoint(model: nn.Module, path: str) -> None:
     ``model`` is the host model, or an mmselfkd algorithm whose deployable host is checked.
     """
     model = getattr(model, 'deployable', model)
-    import os.path as osp
-
-    from mmselfkd.utils.compat import load_local_checkpoint
     if not osp.isfile(path):
         raise BackboneCheckpointError(f'{KEY}={path}: no such file.')
     checkpoint = load_local_checkpoint(path, map_location='cpu')

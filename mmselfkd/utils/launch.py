@@ -1,10 +1,13 @@
 """Launch helpers shared by the tools (train, test, benchmark)."""
 import ctypes
+import logging
 import os
 import sys
 
 import torch
 import torch.distributed as torch_dist
+from mmengine.registry import MODEL_WRAPPERS
+from torch.nn.parallel import DistributedDataParallel
 
 
 def setup_cpu_distributed(cfg) -> None:
@@ -22,8 +25,6 @@ def setup_cpu_distributed(cfg) -> None:
     if not torch_dist.is_initialized():
         torch_dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
                                       world_size=int(os.environ['WORLD_SIZE']))
-    from mmengine.registry import MODEL_WRAPPERS
-    from torch.nn.parallel import DistributedDataParallel
     wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     if issubclass(MODEL_WRAPPERS.get(wrapper['type']), DistributedDataParallel):
@@ -53,19 +54,21 @@ def _replace_sync_bn(node) -> bool:
 
 
 def teardown_distributed() -> None:
-    """End a finished distributed run: wait for every rank, flush the logs, exit at once.
+    """End a finished distributed run; non-distributed runs return at once.
 
-    Seen with torch 2.14 on gloo: after a run that had finished and saved everything, one
-    rank sometimes aborted during interpreter shutdown ("terminate called without an active
-    exception", SIGABRT), which torchrun reports as a failed job, with or without
-    ``destroy_process_group``. Exiting with ``os._exit`` after a barrier skips the C++
-    destructors that abort. Non-distributed runs return normally.
+    Every rank waits for the others. A gloo run (CPU) then flushes its logs and exits with
+    ``os._exit(0)``: seen with torch 2.14 on gloo, after a run that had finished and saved
+    everything, one rank sometimes aborted during interpreter shutdown ("terminate called
+    without an active exception", SIGABRT), which torchrun reports as a failed job, with or
+    without ``destroy_process_group``; ``os._exit`` skips the C++ destructors that abort.
+    Other backends (NCCL) destroy the process group and return normally.
     """
     if not (torch_dist.is_available() and torch_dist.is_initialized()):
         return
-    import logging
-    import sys
     torch_dist.barrier()
+    if torch_dist.get_backend() != torch_dist.Backend.GLOO:
+        torch_dist.destroy_process_group()
+        return
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

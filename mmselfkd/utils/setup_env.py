@@ -1,23 +1,20 @@
 import datetime
+import importlib
 import warnings
 
 from mmengine import DefaultScope
 
 
 def register_all_modules(init_default_scope: bool = True, host: str = 'mmpretrain') -> None:
-    """Import every mmselfkd module (and the host's) so their registries are filled.
+    """Fill the host library's registries (mmselfkd's own are filled when the package is
+    imported).
 
     Args:
         init_default_scope: set the global default scope to ``host``, as the configs do.
         host: the host library whose registries resolve unprefixed types
             (``'mmpretrain'``, ``'mmseg'`` or ``'mmdet'``).
     """
-    import importlib
     importlib.import_module(f'{host}.utils').register_all_modules(init_default_scope=False)
-    import mmselfkd.datasets  # noqa: F401
-    import mmselfkd.engine  # noqa: F401
-    import mmselfkd.evaluation  # noqa: F401
-    import mmselfkd.models  # noqa: F401
     if not init_default_scope:
         return
     current = DefaultScope.get_current_instance()

@@ -4,6 +4,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Union
 
 from mmengine.config import Config
+from mmengine.hub import get_config
 from mmengine.model import BaseModel
 from mmengine.registry import MODELS as ROOT_MODELS
 from torch import Tensor, nn
@@ -62,7 +63,6 @@ def model_config_from_file(cfg: dict, field: str) -> dict:
     if not isinstance(path, str):
         raise TypeError(f'model.{field}.cfg_path must be a config file path, got {path!r}')
     if '::' in path:
-        from mmengine.hub import get_config
         loaded = get_config(path)
     elif osp.isfile(path):
         loaded = Config.fromfile(path)
@@ -118,6 +118,12 @@ class BaseSelfKDAlgorithm(BaseModel):
     def deploy_prefix(cls, model_cfg: dict) -> str:
         """State-dict prefix of the deployable model in a checkpoint of this algorithm."""
         return f'{cls.deploy_attr}.'
+
+    @classmethod
+    def deploy_config(cls, model_cfg: dict) -> dict:
+        """The node of ``model_cfg`` that configures the deployable model (changed in place
+        by the tools, e.g. to initialise its backbone)."""
+        return model_cfg[cls.deploy_attr]
 
     @property
     def deployable(self) -> nn.Module:

@@ -113,6 +113,11 @@ class FFSD(BaseSelfKDAlgorithm):
     #: side of the zero image used to read the backbone's stage channels
     probe_size = 32
 
+    @classmethod
+    def deploy_config(cls, model_cfg: dict) -> dict:
+        """``architecture``: it configures the leader (and every student)."""
+        return model_cfg['architecture']
+
     def __init__(self,
                  architecture: dict,
                  fusion: Optional[dict] = None,

@@ -134,7 +134,8 @@ class HSSAKD(BaseSelfKDAlgorithm):
         aux_branches: config of the branches, e.g. ``dict(type='HSSAKDBranches',
             num_classes=100)``; built for each network on that network's backbone.
         mode: ``'online'``, ``'offline'`` or ``'teacher'``. Defaults to ``'online'``.
-        peer: online only; config of the second peer. Defaults to a copy of ``student``.
+        peer: online only; config of the second peer, built and initialised independently.
+            Defaults to ``student``'s config (required when ``student`` is a built module).
         teacher: offline only; ``ImageClassifier`` config of the teacher.
         teacher_checkpoint: offline only; path of the teacher-mode checkpoint (keys
             ``student.*`` and ``aux_branches.*``). Required for training; the model builds
@@ -158,6 +159,12 @@ class HSSAKD(BaseSelfKDAlgorithm):
                  init_cfg: Optional[dict] = None):
         self._check_args(mode, peer, teacher, teacher_checkpoint, freeze_backbone,
                          classifier_checkpoint, temperature, deploy, val_heads)
+        built_student = isinstance(student, nn.Module)
+        if mode == 'online' and built_student and (peer is None or peer is student):
+            # a copy of a built network would start both peers from the same weights; the
+            # official peers are initialised independently
+            raise ValueError('model.peer must be a config or a separately built network when '
+                             'model.student is a built network')
         peer_cfg = copy.deepcopy(student) if peer is None and mode == 'online' else peer
         super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.mode = mode
@@ -220,6 +227,14 @@ class HSSAKD(BaseSelfKDAlgorithm):
     @classmethod
     def deploy_prefix(cls, model_cfg: dict) -> str:
         return f"{model_cfg.get('deploy', 'student')}."
+
+    @classmethod
+    def deploy_config(cls, model_cfg: dict) -> dict:
+        """``student`` or, with ``deploy='peer'``, ``peer``; a peer left out is built from
+        the student's config, which then configures both."""
+        if model_cfg.get('deploy', 'student') == 'peer' and model_cfg.get('peer') is not None:
+            return model_cfg['peer']
+        return model_cfg['student']
 
     @staticmethod
     def _build_branches(cfg: dict, classifier: nn.Module, owner: str) -> nn.Module:

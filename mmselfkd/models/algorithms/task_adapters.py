@@ -236,7 +236,7 @@ class SegmentationAdapter(DenseAdapter):
 
     def output_distillation(self, student_outputs, teacher_outputs, data_samples, temperature):
         """Pixel KL on the logits resized to the label size, averaged over ``B*H*W``."""
-        from mmseg.models.utils import resize
+        from mmseg.models.utils import resize  # mmseg and mmdet load only for their tasks
         size = data_samples[0].gt_sem_seg.data.shape[-2:]
         align_corners = self.student.decode_head.align_corners
         student = resize(student_outputs, size=size, mode='bilinear', align_corners=align_corners)
