@@ -1,5 +1,7 @@
-"""Schedules of distillation loss weights: FFSD's warm-up (spec 4.4) and FRSKD
-segmentation's delayed sigmoid ramp-up (spec 1.7), one mechanism for both."""
+"""Schedules of distillation loss weights: FFSD's warm-up (SJLeo/FFSD ``CIFARTrainer.py``
+``lambda_warmup``) and FRSKD segmentation's delayed sigmoid ramp-up (MingiJi/FRSKD
+``segmentation/main.py``, ``sigmoid_rampup`` and its use in the epoch loop), one mechanism for
+both."""
 import math
 
 from mmengine.hooks import Hook

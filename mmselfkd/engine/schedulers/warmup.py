@@ -11,8 +11,8 @@ class LinearWarmupParamScheduler(_ParamScheduler):
 
     Step ``j = 0 .. n-1`` of ``[begin, end)`` (``n = end - begin``) sets the value to
     ``base * (1 + j) / n``: the first step is already ``base / n`` and the last one is
-    ``base``. This is MixSKD's official warm-up (Self-KD-Lib ``utils.adjust_lr``, spec 2.6 and
-    5.5: ``0.1 * (1 + j) / (5 * N)`` over the first 5 epochs of ``N`` iterations).
+    ``base``. This is MixSKD's official warm-up (winycg/Self-KD-Lib ``utils.py``
+    ``adjust_lr``: ``0.1 * (1 + j) / (5 * N)`` over the first 5 epochs of ``N`` iterations).
     MMEngine's ``LinearLR(start_factor=1/n)`` gives ``1/n + (1 - 1/n) * j / (n - 1)`` instead,
     which differs at every step but the first and the last.
 

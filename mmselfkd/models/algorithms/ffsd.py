@@ -1,4 +1,7 @@
-"""FFSD: Feature Fusion and Self-Distillation for online knowledge distillation (Li et al.)."""
+"""FFSD: Feature Fusion and Self-Distillation for online knowledge distillation (Li et al.).
+
+Official code: SJLeo/FFSD; the file and line numbers below refer to its commit d5cfda9.
+"""
 import copy
 from collections import OrderedDict
 from contextlib import ExitStack
@@ -52,7 +55,7 @@ class FFSD(BaseSelfKDAlgorithm):
     With ``F^l_m`` the stage-``l`` map of network ``m`` (0 = leader), ``z_m`` its logits,
     ``A(f) = mean_c f^2``, ``d(a, b) = mean((N(a) - N(b))^2)``, ``sg`` = detach, ``T`` the
     temperature and ``w`` the warm-up factor set by ``mmselfkd.LossWeightWarmupHook``
-    (spec 4.3, 4.4)::
+    (official ``CIFARTrainer.py``: losses at lines 237-349, warm-up at lines 538-549)::
 
         studentm.loss_cls  = CE(z_m, y)
         studentm.loss_kl   = 1/(M-1) sum_{j != m} T^2 KL(z_m/T || sg z_j/T)
@@ -71,15 +74,17 @@ class FFSD(BaseSelfKDAlgorithm):
                              P = Psi(sg F^L) of the owner's own network, Psi in train mode
 
     ``Div`` and ``Shift`` are :func:`diversity_loss` and :func:`attention_shifted_feature`.
-    ``lambda_sd`` only weighs the Psi modules' own loss (spec 4.7 item 2).
+    ``lambda_sd`` only weighs the Psi modules' own loss (``CIFARTrainer.py`` lines 503-508);
+    student 2's self-distillation term is weighted by ``lambda_div`` (line 263) and the
+    leader's by ``lambda_fusion`` (line 315).
 
-    :meth:`train_step` runs every forward once, then updates in the official order (spec
-    4.4): students, fusion, leader, Psi modules, each with its own wrapper of the
-    ``OptimWrapperDict`` (keys ``students``, ``fusion``, ``leader`` (leader + trans-fusion),
-    ``self_distillers``). All targets come from that single forward, i.e. from the networks
-    before any update of the iteration. Every loss reaches only the parameters of its own
-    wrapper (the cross-network inputs and targets are detached), so one SGD over all students
-    equals the official one SGD per student. Under DDP use
+    :meth:`train_step` runs every forward once, then updates in the official order
+    (``CIFARTrainer.py`` lines 283-349): students, fusion, leader, Psi modules, each with its
+    own wrapper of the ``OptimWrapperDict`` (keys ``students``, ``fusion``, ``leader`` (leader +
+    trans-fusion), ``self_distillers``). All targets come from that single forward, i.e. from
+    the networks before any update of the iteration. Every loss reaches only the parameters of
+    its own wrapper (the cross-network inputs and targets are detached), so one SGD over all
+    students equals the official one SGD per student. Under DDP use
     ``model_wrapper_cfg=dict(type='MMSeparateDistributedDataParallel')``: every top-level
     sub-module is then wrapped on its own and called through its ``forward``.
 

@@ -3,7 +3,9 @@
 Yang, An, Cai, Xu. "Hierarchical Self-supervised Augmented Knowledge
 Distillation", IJCAI 2021 (HSAKD, offline) and "Knowledge Distillation Using Hierarchical
 Self-Supervision Augmented Distribution", IEEE TNNLS 2022 (HSSAKD, online), arXiv 2109.03075.
-Official code: winycg/HSAKD. Spec: ``/work/shared/spec/methods.md`` section 3.
+Official code: winycg/HSAKD; the file and line numbers below refer to its commit 28c8dc2.
+The equations of the offline losses are those of the IJCAI slides in that repository
+(``poster/765_IJCAI_slides.pdf``).
 """
 import copy
 import os.path as osp
@@ -35,7 +37,8 @@ def supervised_losses(net: NetOutputs, labels: Tensor,
                       cls_loss: LabelLoss = F.cross_entropy) -> Dict[str, Tensor]:
     """``CE(z[0::4], y)`` (unrotated rows only) and ``sum_l CE(q_l, 4y + k)`` (all 4B rows).
 
-    Spec 3.4: the task loss of the teacher pre-training ``L_T`` and of each online peer.
+    The task loss of the teacher pre-training ``L_T`` (``train_teacher_cifar.py`` lines
+    214-217, slides Eq. 1) and of each online peer (``train_online_kd_cifar.py`` lines 194-201).
     ``cls_loss`` is the final classifier's loss (the host head's ``loss_module``).
     """
     targets = joint_labels(labels)
@@ -47,8 +50,9 @@ def mimicry_losses(net: NetOutputs, target: NetOutputs,
                    temperature: float) -> Dict[str, Tensor]:
     """``KL_T(z || sg z_t)`` and ``sum_l KL_T(q_l || sg q_t,l)``, every term over all 4B rows.
 
-    Spec 3.4: the distillation part of the offline student loss ``L_S`` and one direction of
-    the online mutual loss. The targets are detached here, where they are used.
+    The distillation part of the offline student loss ``L_S`` (``train_student_cifar.py``
+    lines 215-218) and one direction of the online mutual loss (``train_online_kd_cifar.py``
+    lines 196-205). The targets are detached here, where they are used.
     """
     if len(net.aux) != len(target.aux):
         raise ValueError(f'mimicry needs as many auxiliary heads on both sides, got '
@@ -61,7 +65,7 @@ def mimicry_losses(net: NetOutputs, target: NetOutputs,
 def online_losses(student: NetOutputs, peer: NetOutputs, labels: Tensor, temperature: float,
                   cls_losses: Sequence[LabelLoss] = (F.cross_entropy, F.cross_entropy)
                   ) -> Dict[str, Tensor]:
-    """HSSAKD-online (spec 3.4, ``train_online_kd_cifar.py:189-207``): both peers' supervised
+    """HSSAKD-online (``train_online_kd_cifar.py`` lines 189-207): both peers' supervised
     losses plus the mutual KL on the final and auxiliary heads in both directions."""
     losses = supervised_losses(student, labels, cls_losses[0])
     losses.update({f'peer.{k}': v for k, v in
@@ -74,8 +78,9 @@ def online_losses(student: NetOutputs, peer: NetOutputs, labels: Tensor, tempera
 
 def offline_losses(student: NetOutputs, teacher: NetOutputs, labels: Tensor, temperature: float,
                    cls_loss: LabelLoss = F.cross_entropy) -> Dict[str, Tensor]:
-    """HSAKD student loss ``L_S`` (spec 3.4, ``train_student_cifar.py:206-221``): CE on the
-    unrotated rows plus mimicry of the teacher; no CE on the student's auxiliary heads."""
+    """HSAKD student loss ``L_S`` (``train_student_cifar.py`` lines 206-221, slides Eq. 2-5):
+    CE on the unrotated rows plus mimicry of the teacher; no CE on the student's auxiliary
+    heads."""
     losses = {'loss_cls': cls_loss(student.final[0::NUM_ROTATIONS], labels)}
     losses.update({f'distill.{k}': v
                    for k, v in mimicry_losses(student, teacher, temperature).items()})
@@ -103,28 +108,30 @@ def load_state_dict_strict(path: Optional[str], prefixes: Dict[str, nn.Module],
 
 @MODELS.register_module()
 class HSSAKD(BaseSelfKDAlgorithm):
-    """Hierarchical self-supervision augmented distillation (spec section 3).
+    """Hierarchical self-supervision augmented distillation (HSAKD and HSSAKD).
 
     Every image is rotated by 0/90/180/270 degrees inside ``loss`` (on the normalised
     tensors, official interleaved order, :func:`rotate_batch`) and the ``4B`` rows go through
     each network in one forward. Each network has auxiliary branches
     (:class:`HSSAKDBranches`) on its stage outputs that predict the joint label
-    ``4 * class + rotation``. Loss terms, all with weight 1 and ``KL_T`` of spec section 0:
+    ``4 * class + rotation``. Loss terms, all with weight 1 and the official ``DistillKL``
+    ``KL_T`` (:func:`~mmselfkd.models.losses.kl_divergence`):
 
-    - ``mode='online'`` (TNNLS HSSAKD, spec 3.4 "Online mutual"): two peers ``student`` and
+    - ``mode='online'`` (TNNLS HSSAKD, ``train_online_kd_cifar.py``): two peers ``student`` and
       ``peer``, each with ``loss_cls`` = CE of the final head on unrotated rows and
       ``aux.loss_joint`` = joint CE of every auxiliary head; ``distill.loss_kl`` = mutual
       ``KL_T`` of the final heads over all 4B rows (both directions), ``distill.loss_kl_aux``
       = the same for every pair of auxiliary heads. One optimizer, one backward.
-    - ``mode='offline'`` (IJCAI HSAKD student, spec 3.4 ``L_S``): ``loss_cls`` on unrotated
-      rows, ``distill.loss_kl_aux`` = ``sum_l KL_T(q_S,l || q_T,l)``, ``distill.loss_kl`` =
-      ``KL_T(z_S || z_T)`` over all rotated rows. The teacher (classifier + branches) comes
-      from ``teacher_checkpoint``, a checkpoint of a ``mode='teacher'`` run, and stays in eval
-      mode without gradients.
-    - ``mode='teacher'`` (teacher pre-training, spec 3.4 ``L_T``): ``loss_cls`` +
-      ``aux.loss_joint``. With ``freeze_backbone=True`` (the paper's "Teacher") the classifier
-      is loaded from ``classifier_checkpoint``, frozen and kept in eval mode, and the branches
-      see detached features (official ``grad=False``); otherwise joint training ("Teacher*").
+    - ``mode='offline'`` (IJCAI HSAKD student ``L_S``, ``train_student_cifar.py``):
+      ``loss_cls`` on unrotated rows, ``distill.loss_kl_aux`` = ``sum_l KL_T(q_S,l || q_T,l)``,
+      ``distill.loss_kl`` = ``KL_T(z_S || z_T)`` over all rotated rows. The teacher
+      (classifier + branches) comes from ``teacher_checkpoint``, a checkpoint of a
+      ``mode='teacher'`` run, and stays in eval mode without gradients.
+    - ``mode='teacher'`` (teacher pre-training ``L_T``, ``train_teacher_cifar.py``):
+      ``loss_cls`` + ``aux.loss_joint``. With ``freeze_backbone=True`` (the paper's
+      "Teacher") the classifier is loaded from ``classifier_checkpoint``, frozen and kept in
+      eval mode, and the branches see detached features (official ``grad=False``); otherwise
+      joint training ("Teacher*").
 
     The deployable network is ``student`` (or ``peer`` with ``deploy='peer'`` online); it is
     what validation measures and what ``tools/export.py`` writes as a plain classifier.

@@ -1,4 +1,8 @@
-"""MixSKD: Self-Knowledge Distillation from Mixup for image classification."""
+"""MixSKD: Self-Knowledge Distillation from Mixup for image classification.
+
+Official code: winycg/Self-KD-Lib; the file and line numbers below refer to its commit
+ede3062.
+"""
 import contextlib
 import copy
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -30,7 +34,8 @@ def mixskd_losses(stage_logits: Sequence[Tensor], interpolated_features: Sequenc
                   mixup_cls_loss: bool,
                   deployed_ce: LabelLoss = F.cross_entropy
                   ) -> Dict[str, Tensor]:
-    """The MixSKD loss terms (spec 2.5), from the outputs of one forward over ``[x, x_mix]``.
+    """The MixSKD loss terms (official ``main_mixskd_cifar.py`` lines 177-201), from the
+    outputs of one forward over ``[x, x_mix]``.
 
     Args:
         stage_logits: ``z_1 .. z_S`` of all ``2B`` rows (clean half first); the last one is
@@ -98,14 +103,16 @@ def mixskd_losses(stage_logits: Sequence[Tensor], interpolated_features: Sequenc
 @MODELS.register_module()
 class MixSKD(BaseSelfKDAlgorithm):
     """MixSKD, "Self-Knowledge Distillation from Mixup for Image Recognition" (Yang et al.,
-    ECCV 2022, arXiv 2208.05768), faithful to the official Self-KD-Lib code (spec section 2).
+    ECCV 2022, arXiv 2208.05768), faithful to the official code (winycg/Self-KD-Lib
+    ``main_mixskd_cifar.py``, ``models/resnet_mixskd.py``, ``methods/adversarial.py``).
 
     Each training step mixes the batch (``lam ~ Beta(alpha, alpha)`` once per batch, a random
     permutation ``perm``, ``x_mix = lam * x + (1 - lam) * x[perm]``) and runs ONE forward over
     ``cat([x, x_mix])`` so that BatchNorm sees both halves. Stage ``k < S`` gets an auxiliary
     branch made of fresh copies of the later backbone stages with its own classifier; the last
     stage is the deployed classifier. A self-teacher (:class:`StageAggregator`) classifies the
-    concatenated stage features. Loss terms (spec 2.5), all weighted 1:
+    concatenated stage features. Loss terms (``main_mixskd_cifar.py`` lines 177-201), all
+    weighted 1:
 
     - ``L_cls``: CE of every stage classifier on the clean half (``loss_cls`` through the host
       head's loss, ``stage{k}.loss_cls``);
@@ -118,12 +125,14 @@ class MixSKD(BaseSelfKDAlgorithm):
       separates interpolated from mixed-image features; minimised by the network;
     - ``L_mixcls``: mixup CE of the mixed-image stage logits and of both self-teacher outputs.
 
-    The official CIFAR script never adds ``L_mixcls`` (spec 2.9.1): its self-teacher gets no
-    gradient and stays at its random initialisation. ``mixup_cls_loss=False`` reproduces that
-    by freezing the self-teacher and running it without autograd (its parameters keep
-    ``grad=None``, so SGD applies neither weight decay nor momentum to them); ``L_mixcls`` is
-    then only logged. The ImageNet script adds it (``mixup_cls_loss=True``). In both scripts
-    the discriminators sit in a Python list and are never trained (spec 2.9.2):
+    The official CIFAR script computes ``L_mixcls`` but never adds it (``main_mixskd_cifar.py``
+    lines 182-185 and 201): its self-teacher gets no gradient and stays at its random
+    initialisation. ``mixup_cls_loss=False`` reproduces that by freezing the self-teacher and
+    running it without autograd (its parameters keep ``grad=None``, so SGD applies neither
+    weight decay nor momentum to them); ``L_mixcls`` is then only logged. The ImageNet script
+    adds it (``mixup_cls_loss=True``, ``main_mixskd_imagenet.py`` lines 269-272). In both
+    scripts the discriminators sit in a Python list and are never trained
+    (``methods/adversarial.py`` lines 23-25):
     ``train_discriminators=False`` keeps them as frozen random networks through which the
     gradient still reaches the features; ``True`` trains them with the same loss and optimizer,
     which is what the official code attempts (it passes them to the optimizer). They are
@@ -132,7 +141,8 @@ class MixSKD(BaseSelfKDAlgorithm):
     Only ``student`` (the host ``ImageClassifier``) is deployed: ``predict`` uses it alone
     unless ``val_heads=True``, which also stores the auxiliary classifiers' scores as
     ``stage1_score`` .. in each data sample for ``mmselfkd.MultiHeadAccuracy`` (its
-    ``best_top1`` is the official script's "max over the four classifiers", spec 2.7).
+    ``best_top1`` is the official script's "max over the four classifiers",
+    ``main_mixskd_cifar.py`` line 278).
 
     Args:
         student: config of the deployable mmpretrain ``ImageClassifier``. Its backbone must
@@ -192,7 +202,8 @@ class MixSKD(BaseSelfKDAlgorithm):
             self_teacher.setdefault('num_classes', num_classes)
         self.self_teacher = build_module(self_teacher, 'self_teacher')
         if not mixup_cls_loss:
-            # outside the loss graph (spec 2.9.1); frozen so that DDP does not wait for it
+            # outside the loss graph, as in the CIFAR script; frozen so that DDP does not
+            # wait for it
             self.self_teacher.requires_grad_(False)
 
         self.discriminators = nn.ModuleList(

@@ -30,9 +30,9 @@ loss in ``main.py`` lines 137-142):
   student's type and config reading the same ``in_index`` of the refined maps. The pixel KL
   compares the student and teacher logits bilinearly resized to the label size, averaged over
   ``B*H*W`` with ``T = 1``: the official code computes it on the full-resolution outputs
-  (``segmentation/utils/distill.py`` lines 10-15), and mmseg's own loss resizes the logits the same way,
-  so the KL sees the pixels the cross-entropy sees (padding included, as every pixel of the
-  official crops).
+  (``segmentation/utils/distill.py`` lines 10-15), and mmseg's own loss resizes the logits
+  the same way, so the KL sees the pixels the cross-entropy sees (padding included, as every
+  pixel of the official crops).
 * Detection (mmdet one- and two-stage): the self-teacher refines the FPN levels (what the
   detection heads read); the teacher head is a copy of the dense head that reads every level
   (``bbox_head`` of a one-stage detector, ``rpn_head`` of a two-stage one), trained with the

@@ -1,4 +1,5 @@
-"""FFSD's training-only modules (spec section 4.2): fusion, trans-fusion, self-distillation.
+"""FFSD's training-only modules: fusion, trans-fusion, self-distillation (SJLeo/FFSD
+``models/fusion_module.py`` and ``models/self_distillation.py``).
 
 None of them is deployed: only the leader network is exported.
 """

@@ -1,4 +1,5 @@
-"""HSSAKD auxiliary branches with joint (class x rotation) classifiers (spec section 3.3)."""
+"""HSSAKD auxiliary branches with joint (class x rotation) classifiers (winycg/HSAKD
+``models/*.py``, the ``Auxiliary_Classifier`` of each network)."""
 from collections import OrderedDict
 from typing import List, Optional, Sequence
 

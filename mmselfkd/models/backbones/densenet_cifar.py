@@ -1,5 +1,5 @@
-"""CIFAR DenseNet (DenseNet-40, growth 12) of FFSD (SJLeo/FFSD ``models/densenet_cifar.py``,
-spec 4.2 and 4.6)."""
+"""CIFAR DenseNet (DenseNet-40, growth 12) of FFSD (SJLeo/FFSD
+``models/densenet_cifar.py``)."""
 from typing import List, Sequence, Tuple
 
 import torch

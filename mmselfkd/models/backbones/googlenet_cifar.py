@@ -1,4 +1,4 @@
-"""CIFAR GoogLeNet of FFSD (SJLeo/FFSD ``models/googlenet_cifar.py``, spec 4.2 and 4.6)."""
+"""CIFAR GoogLeNet of FFSD (SJLeo/FFSD ``models/googlenet_cifar.py``)."""
 from typing import List, Sequence, Tuple
 
 import torch

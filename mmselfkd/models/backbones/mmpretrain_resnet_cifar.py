@@ -9,13 +9,13 @@ from mmselfkd.registry import MODELS
 class ResNet_CIFAR(_MMPretrainResNet_CIFAR):
     """mmpretrain's ``ResNet_CIFAR`` whose stem ReLU can be switched off.
 
-    MixSKD's official CIFAR ResNet (Self-KD-Lib ``models/resnet_mixskd.py``, spec section 2.2)
-    is conv3x3 -> BN -> layer1 with **no ReLU** after the stem BN; mmpretrain's class always
-    applies one. ``stem_relu=False`` replaces that ReLU by an identity. A ReLU has no
-    parameters, so the state-dict keys and shapes equal mmpretrain's: a checkpoint loads
-    strictly into either class, but only this one with ``stem_relu=False`` reproduces the
-    predictions of a model trained without the stem ReLU. A stock mmpretrain config that
-    deploys such a model needs two lines::
+    MixSKD's official CIFAR ResNet (winycg/Self-KD-Lib ``models/resnet_mixskd.py``,
+    ``CIFAR_ResNet``) is conv3x3 -> BN -> layer1 with **no ReLU** after the stem BN;
+    mmpretrain's class always applies one. ``stem_relu=False`` replaces that ReLU by an
+    identity. A ReLU has no parameters, so the state-dict keys and shapes equal mmpretrain's: a
+    checkpoint loads strictly into either class, but only this one with ``stem_relu=False``
+    reproduces the predictions of a model trained without the stem ReLU. A stock mmpretrain
+    config that deploys such a model needs two lines::
 
         custom_imports = dict(imports=['mmselfkd'], allow_failed_imports=False)
         model = dict(backbone=dict(type='mmselfkd.ResNet_CIFAR', stem_relu=False, ...))

@@ -1,5 +1,5 @@
 """CIFAR MobileNetV2 of HSSAKD (winycg/HSAKD ``models/mobilenetv2.py``, RepDistiller's
-``mobilenetV2``: expansion 6, width 0.5; spec 3.3)."""
+``mobilenetV2``: expansion 6, width 0.5)."""
 from typing import List, Sequence, Tuple
 
 from mmengine.model import BaseModule

@@ -1,6 +1,7 @@
 """RepDistiller-style CIFAR ResNets (ResNet-20/32/56, ResNet-8x4/32x4).
 
-The networks of the HSSAKD and FFSD CIFAR experiments (spec sections 3.3 and 4.2): a 3x3
+The networks of the HSSAKD and FFSD CIFAR experiments (winycg/HSAKD ``models/resnet.py``,
+SJLeo/FFSD ``models/resnet_cifar.py``): a 3x3
 stem conv + BN + ReLU, three stages of post-activation BasicBlocks with ``(depth - 2) / 6``
 blocks each (strides 1/2/2), global average pooling and a linear classifier (the latter two
 are mmpretrain's ``GlobalAveragePooling`` + ``LinearClsHead`` in a config).

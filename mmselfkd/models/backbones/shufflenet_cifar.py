@@ -1,5 +1,5 @@
 """CIFAR ShuffleNetV1 / V2 of HSSAKD (winycg/HSAKD ``models/ShuffleNetv1.py``,
-``models/ShuffleNetv2.py``, RepDistiller's ``ShuffleV1`` / ``ShuffleV2``; spec 3.3)."""
+``models/ShuffleNetv2.py``, RepDistiller's ``ShuffleV1`` / ``ShuffleV2``)."""
 from typing import List, Sequence, Tuple
 
 import torch

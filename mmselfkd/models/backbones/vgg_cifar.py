@@ -1,4 +1,4 @@
-"""CIFAR VGG with BN of HSSAKD (winycg/HSAKD ``models/vgg.py``, RepDistiller's VGG; spec 3.3)."""
+"""CIFAR VGG with BN of HSSAKD (winycg/HSAKD ``models/vgg.py``, RepDistiller's VGG)."""
 from typing import Dict, List, Sequence, Tuple
 
 from mmengine.model import BaseModule

@@ -1,7 +1,7 @@
 """Wide ResNets for CIFAR (WRN-16-2, WRN-40-1, WRN-40-2, ...).
 
-Default: the RepDistiller network used by HSSAKD (winycg/HSAKD ``models/wrn.py``, spec 3.3).
-FFSD's ``Wide_ResNet`` (SJLeo/FFSD ``models/wideresnet_cifar.py``, spec 4.2) differs in three
+Default: the RepDistiller network used by HSSAKD (winycg/HSAKD ``models/wrn.py``).
+FFSD's ``Wide_ResNet`` (SJLeo/FFSD ``models/wideresnet_cifar.py``) differs in three
 places, each an option here: ``block_style='kuangliu'`` (stride in the second conv, projection
 shortcut on the raw block input), ``conv_bias=True`` and ``final_norm_momentum=0.9``.
 """

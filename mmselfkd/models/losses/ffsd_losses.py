@@ -1,4 +1,6 @@
-"""FFSD's diversity loss and attention-shifted target (spec section 4.3).
+"""FFSD's diversity loss and attention-shifted target (SJLeo/FFSD at commit d5cfda9,
+``CIFARTrainer.py``: ``diversity_loss``, lines 570-577, and ``diversity_target``, lines
+551-560).
 
 Both build on the same "shifted attention" of a reference map: with ``a`` the flattened
 attention of the reference, ``n = ||a||_2`` (per sample, *un-normalised*), ``a_hat = N(a)`` and
@@ -6,7 +8,7 @@ attention of the reference, ``n = ||a||_2`` (per sample, *un-normalised*), ``a_h
 attention is ``(n/2 - a_hat) * sign(a_hat - theta) + n/2``: it keeps ``a_hat`` below the
 threshold, mirrors the larger values to ``n - a_hat`` and sets the threshold position itself
 to ``n/2``. The official code mixes the
-normalised map with the raw norm ``n`` (spec 4.7 item 3); we keep that scale on purpose.
+normalised map with the raw norm ``n``; we keep that scale on purpose.
 
 Like the shared functions in :mod:`kd_losses`, these compute in float32 and never detach:
 the caller detaches the reference (student 1's feature) where a reader sees it.

@@ -10,7 +10,8 @@ from mmselfkd.registry import MODELS
 
 @MODELS.register_module()
 class StageAggregator(BaseModule):
-    """Self-teacher of MixSKD (Self-KD-Lib ``ResNet_Final_Auxiliary_Classifer``, spec 2.2).
+    """Self-teacher of MixSKD (winycg/Self-KD-Lib ``models/resnet_mixskd.py``,
+    ``ResNet_Final_Auxiliary_Classifer``).
 
     ``concat_k(features_k)`` -> 1x1 conv (no bias, no BN, no ReLU) -> global average pooling
     -> linear classifier. For the CIFAR ResNet-18 of the paper: 4 x 512 -> 512 -> 100 classes,

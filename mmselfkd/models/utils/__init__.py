@@ -7,7 +7,7 @@ from .weight_init import init_conv_bn
 
 __all__ = [
     'NUM_ROTATIONS', 'rotate_batch', 'joint_labels', 'init_conv_bn', 'conv_bn_relu',
-    'LabelLoss', 'unwrap', 'backbone_outputs', 'backbone_outputs_and_stage_maps', 'classifier_logits',
-    'classifier_predictions', 'forward_with_backbone_outputs', 'head_losses',
+    'LabelLoss', 'unwrap', 'backbone_outputs', 'backbone_outputs_and_stage_maps',
+    'classifier_logits', 'classifier_predictions', 'forward_with_backbone_outputs', 'head_losses',
     'head_label_loss', 'probe_feature_maps', 'add_head_scores'
 ]

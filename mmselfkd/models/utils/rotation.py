@@ -1,4 +1,6 @@
-"""Rotation self-supervision shared by HSSAKD and FRSKD+SLA (spec section 3.2)."""
+"""Rotation self-supervision shared by HSSAKD and FRSKD+SLA (winycg/HSAKD
+``train_online_kd_cifar.py`` lines 181-183, MingiJi/FRSKD ``classification/distill_loss/sla.py``
+``rotation``)."""
 import torch
 from torch import Tensor
 
