@@ -1,22 +1,128 @@
-"""Shared fixtures: tiny datasets in real on-disk formats and helpers to run the tools.
+"""Shared helpers and fixtures: golden-test inputs, models, batches, tiny datasets in real
+on-disk formats and the tool runner. Test files import the helpers with
+``from conftest import ...``.
 
 ``tests/`` has no ``__init__.py`` on purpose: the mmsegmentation wheel installs a top-level
 ``tests`` package into site-packages.
+
+Two lanes: ``python -m pytest -m "not slow"`` for daily work; ``python -m pytest`` (CI) adds
+the tests marked ``slow``: tool runs end to end, builds and train steps of the shipped configs.
 """
+import copy
 import json
+import math
 import os
 import os.path as osp
 import pickle
 import subprocess
 import sys
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 from PIL import Image
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
+
+
+# ---------------------------------------------------------------- golden-test inputs
+
+def sine_tensor(shape: Sequence[int], phase: float = 0.0, amp: float = 1.0,
+                freq: float = 0.37) -> torch.Tensor:
+    """``amp * sin(freq * k + phase)`` over the flat index ``k``, float64, in ``shape``.
+
+    The inputs of the golden-value tests: their expected values were computed in float64 by
+    running the official repositories' own loss code on these tensors (MingiJi/FRSKD at
+    98b87e5, winycg/Self-KD-Lib at ede3062, winycg/HSAKD at 28c8dc2, SJLeo/FFSD at d5cfda9).
+    """
+    k = torch.arange(math.prod(shape), dtype=torch.float64)
+    return (amp * torch.sin(freq * k + phase)).reshape(tuple(shape))
+
+
+def ramp(h: int) -> torch.Tensor:
+    """A ``(1, 1, h, h)`` ramp from 0.2 to 1.2 that gives golden feature maps a spatial
+    profile (float64)."""
+    return torch.linspace(0.2, 1.2, h * h, dtype=torch.float64).reshape(1, 1, h, h)
+
+
+def rel_error(value, expected: float) -> float:
+    return abs(float(value) - expected) / abs(expected)
+
+
+# --------------------------------------------------------------------------- models
+
+def num_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def millions(module: torch.nn.Module) -> float:
+    """Parameters in millions, rounded as the papers and official READMEs print them."""
+    return round(num_params(module) / 1e6, 3)
+
+
+def build_model(model_cfg: dict, data_preprocessor: Optional[dict] = None,
+                scope: Optional[str] = None):
+    """Build a model config as the Runner does (top-level ``data_preprocessor`` injected),
+    optionally under a host's default scope (``'mmseg'``, ``'mmdet'``)."""
+    from mmengine.registry import MODELS, DefaultScope
+    model_cfg = copy.deepcopy(model_cfg)
+    if data_preprocessor is not None:
+        model_cfg.setdefault('data_preprocessor', data_preprocessor)
+    if scope is None:
+        return MODELS.build(model_cfg)
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(model_cfg)
+
+
+def assert_equal_predictions(ours, theirs, inputs, data_samples=None) -> None:
+    """Both models (in eval mode) predict exactly the same scores for ``inputs``."""
+    with torch.no_grad():
+        a = ours(inputs, copy.deepcopy(data_samples), mode='predict')
+        b = theirs(inputs, copy.deepcopy(data_samples), mode='predict')
+    assert len(a) == len(b) > 0
+    for x, y in zip(a, b):
+        assert torch.equal(x.pred_score, y.pred_score)
+
+
+def loss_total(losses: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """What MMEngine back-propagates: the sum of the values whose key contains ``loss``."""
+    return sum(v if isinstance(v, torch.Tensor) else sum(v)
+               for k, v in losses.items() if 'loss' in k)
+
+
+def cls_samples(labels: Sequence[int]) -> list:
+    from mmpretrain.structures import DataSample
+    return [DataSample().set_gt_label(int(y)) for y in labels]
+
+
+def cls_batch(num: int, size: int, labels: Optional[Sequence[int]] = None,
+              num_classes: int = 100, seed: int = 0) -> dict:
+    """A classification batch as the dataloader gives it (uint8 images, DataSamples); without
+    ``labels``, random ones drawn after the images from the same generator."""
+    generator = torch.Generator().manual_seed(seed)
+    images = [torch.randint(0, 256, (3, size, size), generator=generator, dtype=torch.uint8)
+              for _ in range(num)]
+    if labels is None:
+        labels = torch.randint(0, num_classes, (num, ), generator=generator).tolist()
+    return dict(inputs=images, data_samples=cls_samples(labels))
+
+
+def checkpoint_state_dict(path: str) -> dict:
+    """The ``state_dict`` of a Runner checkpoint (or of a bare state dict file)."""
+    checkpoint = torch.load(path, map_location='cpu', weights_only=False)
+    return checkpoint.get('state_dict', checkpoint)
+
+
+def last_checkpoint(work_dir: str) -> str:
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+# ------------------------------------------------------------------------- datasets
+
 SEG_CONFIG = 'configs/downstream/deeplabv3_r18-d8_4xb4-20k_voc12aug-512x512.py'
 DET_CONFIG = 'configs/downstream/retinanet_r18_fpn_1x_coco.py'
 DET_CLASSES = ('cat', 'dog', 'bird')
@@ -181,10 +287,20 @@ def tiny_cifar_options(data_root: str, batch_size: int = 8, max_epochs: int = 1)
     return opts
 
 
-def run_tool(args, timeout: int = 600, env=None, check: bool = True):
-    """Run ``python tools/...`` (or ``bash tools/...``) from the repo root; show output on failure."""
+def tool_env(env: Optional[dict] = None) -> dict:
+    """The environment of a tool run: this one with ``env``, and the directory of the Python
+    that runs pytest first on ``PATH``, so the shell tools' ``python`` is this interpreter
+    even from a virtual environment that was not activated."""
     full_env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
     full_env.update(env or {})
+    full_env['PATH'] = osp.dirname(sys.executable) + os.pathsep + full_env.get('PATH', '')
+    return full_env
+
+
+def run_tool(args, timeout: int = 600, env=None, check: bool = True):
+    """Run ``python tools/...`` (or ``bash tools/...``) from the repo root, in
+    :func:`tool_env`; show the output on failure."""
+    full_env = tool_env(env)
     if args[0].endswith('.sh'):
         cmd = ['bash'] + list(args)
     else:

@@ -1,5 +1,5 @@
-"""CIFAR backbones of HSSAKD/FFSD: structure, stage taps, parameter counts (spec 3.3, 4.2,
-4.6)."""
+"""CIFAR backbones of HSSAKD/FFSD: structure, stage taps, parameter counts of the official
+networks (winycg/HSAKD ``models/``, SJLeo/FFSD ``models/``)."""
 import pytest
 import torch
 from torch import nn
@@ -9,19 +9,17 @@ from mmselfkd.models.backbones import (CIFARDenseNet, CIFARGoogLeNet, CIFARMobil
                                        CIFARResNet, CIFARShuffleNetV1, CIFARShuffleNetV2,
                                        CIFARVGG, WideResNet)
 
-
-def count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+from conftest import num_params  # noqa: E402
 
 
 def with_fc(backbone: nn.Module, num_classes: int = 100) -> int:
     """Parameters of backbone + Linear(C, K), the official network's count (``C``: the last
     stage, or the 1x1 conv after it of MobileNetV2 / ShuffleNetV2)."""
     c = getattr(backbone, 'last_channels', stage_out_channels(backbone)[-1])
-    return count(backbone) + c * num_classes + num_classes
+    return num_params(backbone) + c * num_classes + num_classes
 
 
-# (backbone, params of backbone + FC with K=100, from spec 3.3 and 4.2)
+# (backbone, params of backbone + FC with K=100, counted with the official classes)
 OFFICIAL = {
     'resnet20': (lambda: CIFARResNet(20), 278_324),
     'resnet32': (lambda: CIFARResNet(32), 472_756),
@@ -36,8 +34,7 @@ OFFICIAL = {
     # FFSD's densenet_40 and googlenet (counted with the official classes)
     'densenet40': (lambda: CIFARDenseNet(40), 1_100_428),
     'googlenet': (lambda: CIFARGoogLeNet(), 6_258_500),
-    # HSSAKD's vgg13_bn, mobilenetV2, ShuffleV1, ShuffleV2 (spec 3.3: 9.462 / 0.813 / 0.949 /
-    # 1.356 M)
+    # HSSAKD's vgg13_bn, mobilenetV2, ShuffleV1, ShuffleV2 (9.462 / 0.813 / 0.949 / 1.356 M)
     'vgg13': (lambda: CIFARVGG(13), 9_462_180),
     'mobilenetv2': (lambda: CIFARMobileNetV2(), 812_836),
     'shufflev1': (lambda: CIFARShuffleNetV1(), 949_258),
@@ -48,7 +45,7 @@ OFFICIAL = {
 @pytest.mark.parametrize('name', sorted(OFFICIAL))
 def test_parameter_counts(name):
     build, expected = OFFICIAL[name]
-    # spec: 0.278 / 0.473 / 0.862 / 1.234 / 7.434 / 0.703 / 0.570 / 2.255 / 0.704 M
+    # official: 0.278 / 0.473 / 0.862 / 1.234 / 7.434 / 0.703 / 0.570 / 2.255 / 0.704 M
     assert with_fc(build()) == expected
 
 

@@ -7,7 +7,8 @@ from mmengine.config import Config
 
 from mmselfkd.utils.export import build_model_from_config
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO_ROOT  # noqa: E402
+
 CONFIGS = sorted(
     osp.relpath(path, REPO_ROOT)
     for path in glob.glob(osp.join(REPO_ROOT, 'configs', '**', '*.py'), recursive=True)
@@ -18,6 +19,7 @@ def test_there_are_configs():
     assert 'configs/baseline/resnet18_cifar100.py' in CONFIGS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', CONFIGS)
 def test_config_builds(config):
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))

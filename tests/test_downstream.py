@@ -1,4 +1,4 @@
-"""A self-distilled backbone transfers to mmseg and mmdet (configs/downstream, issue 7).
+"""A self-distilled backbone transfers to mmseg and mmdet (configs/downstream).
 
 The chain under test is the one the README advertises: a Runner checkpoint of a self-KD
 algorithm trained on ImageNet -> ``tools/export.py --part backbone --check`` -> a downstream
@@ -12,16 +12,15 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import MODELS, DefaultScope
 
 from mmselfkd.utils.downstream import (BackboneCheckpointError, apply_backbone_checkpoint,
                                        check_backbone_checkpoint)
 from mmselfkd.utils.export import build_model_from_config, compare_state_dicts
 
-from conftest import (DET_CONFIG, SEG_CONFIG, det_options, make_coco, make_voc_aug,  # noqa: E402
+from conftest import (DET_CONFIG, REPO_ROOT, SEG_CONFIG, build_model,  # noqa: E402
+                      checkpoint_state_dict, det_options, make_coco, make_voc_aug, run_tool,
                       seg_options)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DOWNSTREAM_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'downstream', '*.py')))
 SOURCE_CONFIG = 'configs/frskd/resnet18_imagenet.py'  # self-KD on ImageNet, 7x7-stem ResNet-18
 CIFAR_CONFIG = 'configs/baseline/resnet18_cifar100.py'  # 3x3-stem ResNet_CIFAR: must not fit
@@ -29,12 +28,6 @@ FRCNN_CONFIG = 'configs/downstream/faster-rcnn_r18_fpn_1x_coco.py'
 
 
 # ----------------------------------------------------------------------------- helpers
-
-def build_in_scope(model_cfg: dict, scope: str):
-    """Build with ``scope`` as default scope, whatever scope an earlier test left behind."""
-    with DefaultScope.overwrite_default_scope(scope):
-        return MODELS.build(model_cfg)
-
 
 def save_runner_checkpoint(config: str, path: str, seed: int) -> dict:
     """Save the model of ``config`` as a Runner-like checkpoint with random (seeded) tensors.
@@ -59,10 +52,6 @@ def save_runner_checkpoint(config: str, path: str, seed: int) -> dict:
     return state_dict
 
 
-def load_state_dict(path: str) -> dict:
-    return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
-
-
 # ----------------------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope='module')
@@ -77,7 +66,6 @@ def source_checkpoint(tmp_path_factory):
 @pytest.fixture(scope='module')
 def exported_backbone(source_checkpoint, tmp_path_factory):
     """``tools/export.py --part backbone --check`` on the ImageNet self-KD checkpoint."""
-    from conftest import run_tool
     ckpt, source = source_checkpoint
     out = str(tmp_path_factory.mktemp('export') / 'backbone.pth')
     proc = run_tool(['tools/export.py', ckpt, out, '--part', 'backbone', '--check', SEG_CONFIG])
@@ -95,7 +83,6 @@ def exported_backbone(source_checkpoint, tmp_path_factory):
 @pytest.fixture(scope='module')
 def cifar_stem_backbone(tmp_path_factory):
     """The backbone of a CIFAR ResNet-18 (3x3 stem, no max-pool), exported without checks."""
-    from conftest import run_tool
     root = tmp_path_factory.mktemp('cifar_export')
     ckpt, out = str(root / 'epoch_200.pth'), str(root / 'backbone.pth')
     save_runner_checkpoint(CIFAR_CONFIG, ckpt, seed=1)
@@ -105,8 +92,9 @@ def cifar_stem_backbone(tmp_path_factory):
 
 # ----------------------------------------------------------------------------- tests
 
+@pytest.mark.slow
 def test_every_downstream_config_takes_the_backbone_from_one_variable():
-    # the issue's matrix: {DeepLabV3, PSPNet} x {VOC aug, ADE20K, Cityscapes} and
+    # the shipped matrix: {DeepLabV3, PSPNet} x {VOC aug, ADE20K, Cityscapes} and
     # {RetinaNet, Faster R-CNN} x {COCO, VOC0712}, each with ResNet-18 and ResNet-50
     seg = [f'{m}_r{d}-d8_{s}.py' for m in ('deeplabv3', 'pspnet') for d in (18, 50)
            for s in ('4xb4-20k_voc12aug-512x512', '4xb4-80k_ade20k-512x512',
@@ -169,27 +157,29 @@ def test_backbone_checkpoint_reaches_the_deployable_network_of_every_algorithm(t
     assert merged['backbone']['depth'] == 8
 
 
+@pytest.mark.slow
 def test_mmpretrain_resnet_keys_fit_every_downstream_backbone():
     """Keys and shapes of mmpretrain's ImageNet ResNet-18/50 equal each config's backbone."""
-    source = {depth: {f'backbone.{k}': v for k, v in build_in_scope(
-        dict(type='ResNet', depth=depth), 'mmpretrain').state_dict().items()}
+    source = {depth: {f'backbone.{k}': v for k, v in build_model(
+        dict(type='ResNet', depth=depth), scope='mmpretrain').state_dict().items()}
         for depth in (18, 50)}
     for config in DOWNSTREAM_CONFIGS:
         cfg = Config.fromfile(config)
-        backbone = build_in_scope(cfg.model.backbone, cfg.default_scope)
+        backbone = build_model(cfg.model.backbone, scope=cfg.default_scope)
         target = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
         missing, unexpected, mismatched = compare_state_dicts(
             source[cfg.model.backbone.depth], target, part='backbone')
         assert (missing, unexpected, mismatched) == ([], [], []), osp.basename(config)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', [SEG_CONFIG, FRCNN_CONFIG])
 def test_exported_weights_arrive_after_init_weights(config, exported_backbone):
     path, exported = exported_backbone
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))
     cfg.merge_from_dict({'backbone_checkpoint': path})
     apply_backbone_checkpoint(cfg)
-    model = build_in_scope(cfg.model, cfg.default_scope)
+    model = build_model(cfg.model, scope=cfg.default_scope)
     check_backbone_checkpoint(model, path)  # the check tools/train.py runs: fits exactly
     before = model.backbone.state_dict()
     assert not torch.equal(before['conv1.weight'], exported['backbone.conv1.weight'])
@@ -200,6 +190,7 @@ def test_exported_weights_arrive_after_init_weights(config, exported_backbone):
         assert torch.equal(value, exported[f'backbone.{key}']), key
 
 
+@pytest.mark.slow
 def test_cifar_stem_export_is_refused_by_check_and_train(cifar_stem_backbone, tmp_path,
                                                        source_checkpoint, tool_runner):
     ckpt, _ = source_checkpoint
@@ -233,7 +224,7 @@ def test_deeplabv3_trains_and_tests_from_the_export(exported_backbone, tmp_path,
     log = proc.stdout + proc.stderr
     assert 'Iter(train) [2/2]' in log and 'decode.loss_ce' in log and 'mIoU' in log
     ckpt = str(work_dir / 'iter_2.pth')
-    trained = load_state_dict(ckpt)
+    trained = checkpoint_state_dict(ckpt)
     # two SGD steps move the exported weights by ~1% at most; a fresh init is >1 away
     for key, value in exported.items():
         if key.endswith('conv1.weight') or key.endswith('conv2.weight'):
@@ -254,7 +245,7 @@ def test_retinanet_trains_and_tests_from_the_export(exported_backbone, tmp_path,
     log = proc.stdout + proc.stderr
     assert 'loss_cls' in log and 'coco/bbox_mAP' in log
     ckpt = str(work_dir / 'epoch_1.pth')
-    trained = load_state_dict(ckpt)
+    trained = checkpoint_state_dict(ckpt)
     # frozen_stages=1 keeps the stem and layer1, norm_eval every BN statistic: still the export
     frozen = [k for k in exported if k.startswith(('backbone.conv1', 'backbone.bn1',
                                                    'backbone.layer1.'))

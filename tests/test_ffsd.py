@@ -1,52 +1,43 @@
-"""FFSD (spec section 4): goldens (5.2), gradient routing (5.4), parameter counts (4.2), the
-multi-optimizer train step and update order, export, and the shipped configs end to end
+"""FFSD: golden values and gradient routing of the official losses (SJLeo/FFSD at d5cfda9,
+``CIFARTrainer.py``), parameter counts of the official modules, the multi-optimizer train step
+and update order, export, and the shipped configs end to end
 (single process with resume, and 2 processes on gloo with identical parameters)."""
 import argparse
 import copy
 import glob
-import math
 import os
 import os.path as osp
 
 import pytest
 import torch
 
-from conftest import CONFIG_DIR, REPO_ROOT
+from conftest import (CONFIG_DIR, REPO_ROOT, assert_equal_predictions, millions,  # noqa: E402
+                      rel_error, sine_tensor)
 
 FFSD_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, 'ffsd', '*.py')))
 BASELINE_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, 'baseline', '*_ffsd.py')))
 WRAPPER_KEYS = ['students', 'fusion', 'leader', 'self_distillers']
 
 
-def det(shape, phase=0.0, amp=1.0, freq=0.37):
-    """Spec 5.1 deterministic input: ``amp * sin(freq * k + phase)`` in float64."""
-    k = torch.arange(math.prod(shape), dtype=torch.float64)
-    return (amp * torch.sin(freq * k + phase)).reshape(shape)
-
-
-def rel(actual, expected):
-    return abs(float(actual) - expected) / abs(expected)
-
-
-# ------------------------------------------------------------------ goldens (5.2)
+# -------------------------------------------------- goldens (official formulas, float64)
 
 def test_goldens_of_the_official_formulas():
     from mmselfkd.engine.hooks import warmup_factor
     from mmselfkd.models.losses import (attention_map, attention_shifted_feature,
                                         diversity_loss, kl_divergence, normalized_distance)
-    fa = det((3, 4, 4, 4), 0.2, 1, 0.37)
-    fb = det((3, 4, 4, 4), 0.9, 1, 0.11)
-    assert rel(normalized_distance(attention_map(fa), attention_map(fb)), 0.0133606234) < 1e-6
-    assert rel(normalized_distance(fa, fb), 0.0308495784) < 1e-6
-    assert rel(diversity_loss(attention_map(fa), attention_map(fb)), 1.7196414525) < 1e-6
+    fa = sine_tensor((3, 4, 4, 4), 0.2, 1, 0.37)
+    fb = sine_tensor((3, 4, 4, 4), 0.9, 1, 0.11)
+    assert rel_error(normalized_distance(attention_map(fa), attention_map(fb)), 0.0133606234) < 1e-6
+    assert rel_error(normalized_distance(fa, fb), 0.0308495784) < 1e-6
+    assert rel_error(diversity_loss(attention_map(fa), attention_map(fb)), 1.7196414525) < 1e-6
     shifted = attention_shifted_feature(fb)
     assert shifted.shape == fb.shape
-    assert rel(shifted.sum(), 124.9826399821) < 1e-6
+    assert rel_error(shifted.sum(), 124.9826399821) < 1e-6
     expected_row = [0.78332691, 0.84683184, 0.90010044, 0.9424888]
     for value, expected in zip(shifted[0, 0, 0].tolist(), expected_row):
-        assert rel(value, expected) < 1e-6
-    kl = kl_divergence(det((3, 10), 0, 2), det((3, 10), 1.3, 2), temperature=2.0)
-    assert rel(kl, 0.6250542128) < 1e-6
+        assert rel_error(value, expected) < 1e-6
+    kl = kl_divergence(sine_tensor((3, 10), 0, 2), sine_tensor((3, 10), 1.3, 2), temperature=2.0)
+    assert rel_error(kl, 0.6250542128) < 1e-6
     factors = [warmup_factor(e, 5) for e in range(1, 8)]
     for value, expected in zip(factors, [0.040762, 0.165299, 0.449329, 0.818731, 1.0, 1.0, 1.0]):
         assert abs(value - expected) < 5e-7
@@ -55,7 +46,7 @@ def test_goldens_of_the_official_formulas():
 def test_diversity_target_mirrors_attention_above_the_threshold():
     from mmselfkd.models.losses import attention_map, attention_shifted_feature
     from mmselfkd.models.losses.ffsd_losses import _shifted_attention
-    feature = det((2, 3, 3, 3), 0.4, 1.0, 0.7)
+    feature = sine_tensor((2, 3, 3, 3), 0.4, 1.0, 0.7)
     shifted, normalized, norm = _shifted_attention(attention_map(feature))
     threshold = normalized.kthvalue(3, dim=1, keepdim=True).values
     low, high = normalized < threshold, normalized > threshold
@@ -106,19 +97,16 @@ def ffsd_optim_wrapper(model, sd_lr=1e-3):
     return build_optim_wrapper(model, optim_cfg)
 
 
-# ------------------------------------------------ architecture, shapes, counts (4.2)
-
-def millions(module):
-    return round(sum(p.numel() for p in module.parameters()) / 1e6, 3)
-
+# ------------------------------------------------------- architecture, shapes, counts
 
 @pytest.mark.parametrize('config, student, trans_fusion, fusion, psi', [
     ('resnet32_cifar100.py', 0.473, 0.009, 0.016, 0.023),
     ('wrn16-2_cifar100.py', 0.704, 0.035, 0.049, 0.092),
     # counted with the official densenet_40 / googlenet, FusionModule, TransFusionModule and
     # DIYSelfDistillationModel([456, 312, 168]) / ([1024, 832, 480])
-    ('densenet40_cifar100.py', 1.100, 0.423, 0.473, 1.753),
-    ('googlenet_cifar100.py', 6.258, 2.113, 2.224, 11.265),  # 6,258,500
+    pytest.param('densenet40_cifar100.py', 1.100, 0.423, 0.473, 1.753, marks=pytest.mark.slow),
+    pytest.param('googlenet_cifar100.py', 6.258, 2.113, 2.224, 11.265,  # 6,258,500
+                 marks=pytest.mark.slow),
 ])
 def test_official_parameter_counts(mmpretrain_scope, config, student, trans_fusion, fusion, psi):
     from mmengine.config import Config
@@ -136,7 +124,7 @@ def test_resnet32_leader_with_trans_fusion_and_module_shapes(mmpretrain_scope):
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(CONFIG_DIR, 'ffsd', 'resnet32_cifar100.py'))
     model = build_ffsd(cfg.model.architecture)
-    # spec 4.2: leader 0.482 M including its trans-fusion module
+    # the official leader: 0.482 M including its trans-fusion module
     assert round((sum(p.numel() for p in model.leader.parameters())
                   + sum(p.numel() for p in model.trans_fusion.parameters())) / 1e6, 3) == 0.482
     model.eval()
@@ -205,7 +193,7 @@ def test_bad_config_is_reported_at_build_time(mmpretrain_scope):
         build_ffsd(one_stage)
 
 
-# ---------------------------------------------------------- gradient routing (5.4)
+# ------------------------------------------------------------------- gradient routing
 
 def grads(module):
     return {n: None if p.grad is None else p.grad.clone() for n, p in module.named_parameters()}
@@ -377,6 +365,7 @@ def test_predict_reports_leader_and_heads_and_exports_the_leader(mmpretrain_scop
 
 @pytest.mark.parametrize('config', FFSD_CONFIGS + BASELINE_CONFIGS,
                          ids=lambda p: osp.relpath(p, CONFIG_DIR))
+@pytest.mark.slow
 def test_shipped_configs_build(mmpretrain_scope, config):
     from mmengine.config import Config
     from mmengine.registry import MODELS
@@ -451,13 +440,8 @@ def test_train_resume_test_export_end_to_end(mmpretrain_scope, tiny_cifar100, ci
     full = MODELS.build(dict(copy.deepcopy(cfg.model), data_preprocessor=cfg.data_preprocessor))
     full.load_state_dict(torch.load(second, map_location='cpu',
                                     weights_only=False)['state_dict'])
-    inputs, samples = batch(4, 32)
     plain.eval(), full.eval()
-    with torch.no_grad():
-        ours = full(inputs, copy.deepcopy(samples), mode='predict')
-        theirs = plain(inputs, copy.deepcopy(samples), mode='predict')
-    for a, b in zip(ours, theirs):
-        assert torch.equal(a.pred_score, b.pred_score)
+    assert_equal_predictions(full, plain, *batch(4, 32))
 
 
 @pytest.mark.slow

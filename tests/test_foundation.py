@@ -1,6 +1,6 @@
 """Package basics: registries and scope, host models from config files, version checks, the
 checkpoint-loading fix."""
-import os.path as osp
+import os
 import subprocess
 import sys
 
@@ -15,7 +15,7 @@ import mmselfkd
 from mmselfkd.registry import DATASETS, HOOKS, METRICS, MODELS
 from mmselfkd.utils import version_check
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import REPO_ROOT, tool_env  # noqa: E402
 
 
 def test_registries_are_scoped_children_of_mmengine():
@@ -45,7 +45,7 @@ def test_host_model_from_another_config_file(mmpretrain_scope, tmp_path, monkeyp
 
     from mmselfkd.models.algorithms import FRSKD, build_host_model
     from mmselfkd.models.algorithms.base import model_config_from_file
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(REPO_ROOT)
     baseline = 'configs/baseline/resnet18_cifar100.py'
     merged = model_config_from_file(
         dict(cfg_path=baseline, backbone=dict(depth=34), head=dict(topk=(1, ))), 'teacher')
@@ -65,7 +65,7 @@ def test_host_model_from_another_config_file(mmpretrain_scope, tmp_path, monkeyp
     # a config naming a file next to itself, used for the student of an algorithm that reads
     # the student's config (FRSKD's self-teacher classifier size)
     (tmp_path / 'net.py').write_text(
-        f"_base_ = ['{REPO}/{baseline}']\nmodel = dict(\n"
+        f"_base_ = ['{REPO_ROOT}/{baseline}']\nmodel = dict(\n"
         "    backbone=dict(out_indices=(0, 1, 2, 3)), head=dict(num_classes=10))\n")
     (tmp_path / 'algo.py').write_text(
         "model = dict(type='mmselfkd.FRSKD', student=dict(cfg_path='{{ fileDirname }}/net.py'),"
@@ -126,9 +126,10 @@ print('returned, initialized:', dist.is_initialized(), flush=True)
 
 def _teardown(backend, tmp_path):
     return subprocess.run([sys.executable, '-c', TEARDOWN_PROBE, backend, str(tmp_path / 'rdv')],
-                          capture_output=True, text=True, cwd=REPO, timeout=300)
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
 
 
+@pytest.mark.slow
 def test_teardown_exits_gloo_runs_at_once(tmp_path):
     """A gloo run ends in ``os._exit(0)`` (the workaround of its shutdown abort)."""
     proc = _teardown('gloo', tmp_path)
@@ -143,3 +144,15 @@ def test_teardown_returns_from_nccl_runs(tmp_path):
     proc = _teardown('nccl', tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'returned, initialized: False' in proc.stdout
+
+
+def test_tool_runs_use_the_python_that_runs_the_tests(tmp_path):
+    """The shell tools call ``python``: the tool runner puts this interpreter's directory first
+    on ``PATH``, ahead of any other ``python`` (here a decoy), as from a venv not activated."""
+    decoy = tmp_path / 'python'
+    decoy.write_text('#!/bin/sh\necho decoy\n')
+    decoy.chmod(0o755)
+    env = tool_env({'PATH': f'{tmp_path}{os.pathsep}{os.environ["PATH"]}'})
+    out = subprocess.run(['bash', '-c', 'python -c "import sys; print(sys.prefix)"'], env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == sys.prefix

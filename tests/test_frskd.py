@@ -1,5 +1,6 @@
-"""FRSKD: BiFPN self-teacher structure, spec goldens and gradient routing, variants, configs,
-train_step, export and the end-to-end tool run (spec sections 1 and 5)."""
+"""FRSKD: BiFPN self-teacher structure against the official graph, golden values and gradient
+routing of the official loss, variants, configs, train_step, export and the end-to-end tool
+run (official code: MingiJi/FRSKD at 98b87e5, ``classification/``)."""
 import copy
 import os.path as osp
 from functools import partial
@@ -18,52 +19,17 @@ from mmselfkd.models.utils import classifier_logits, head_losses
 from mmselfkd.models.self_teachers import BiFPNSelfTeacher, SelfTeacherClassifier
 from mmselfkd.models.self_teachers.bifpn import SamePadMaxPool2d, add_upsampled
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(REPO, 'configs/frskd/resnet18_cifar100.py')
+from conftest import (REPO_ROOT, assert_equal_predictions, build_model, cls_batch,  # noqa: E402
+                      cls_samples, num_params, ramp, sine_tensor)
+
+CONFIG = osp.join(REPO_ROOT, 'configs/frskd/resnet18_cifar100.py')
 CIFAR_CHANNELS = [64, 128, 256, 512]
-
-
-def det(shape, phase=0.0, amp=1.0, freq=0.37):
-    """Spec 5.1 deterministic input generator (float64)."""
-    k = torch.arange(int(np.prod(shape)), dtype=torch.float64)
-    return (amp * torch.sin(freq * k + phase)).reshape(shape)
-
-
-def ramp(h):
-    return torch.linspace(0.2, 1.2, h * h, dtype=torch.float64).reshape(1, 1, h, h)
-
-
-def num_params(module):
-    return sum(p.numel() for p in module.parameters())
-
-
-def build_model(model_cfg, data_preprocessor=None):
-    """Build a model config the way the Runner does (top-level data_preprocessor injected)."""
-    from mmengine.registry import MODELS
-    model_cfg = copy.deepcopy(model_cfg)
-    if data_preprocessor is not None:
-        model_cfg.setdefault('data_preprocessor', data_preprocessor)
-    return MODELS.build(model_cfg)
 
 
 def build_from_config(path, **overrides):
     cfg = Config.fromfile(path)
     cfg.model.update(overrides)
     return build_model(cfg.model, cfg.get('data_preprocessor'))
-
-
-def samples(labels):
-    from mmpretrain.structures import DataSample
-    return [DataSample().set_gt_label(int(y)) for y in labels]
-
-
-def batch(num, size, num_classes=100, seed=0):
-    """A data batch as the dataloader gives it (uint8 images, DataSamples)."""
-    gen = torch.Generator().manual_seed(seed)
-    images = [torch.randint(0, 256, (3, size, size), generator=gen, dtype=torch.uint8)
-              for _ in range(num)]
-    labels = torch.randint(0, num_classes, (num, ), generator=gen)
-    return dict(inputs=images, data_samples=samples(labels))
 
 
 @pytest.fixture(scope='module')
@@ -74,7 +40,7 @@ def frskd():
     return build_from_config(CONFIG)
 
 
-# ------------------------------------------------------------------ structure (spec 1.3, 5.3)
+# ------------------------------------------- structure (official models/bifpnc.py, resnet.py)
 def test_official_parameter_counts(frskd):
     assert num_params(frskd.student) == 11_220_132  # cifarresnet18, K=100: 11.220 M
     # BiFPNc width 2 depth 2 with its classifier: 6.376 M
@@ -87,8 +53,9 @@ def test_official_parameter_counts(frskd):
 
 
 def test_bifpn_shapes_at_32x32(frskd):
-    """Backbone taps and refined maps of the CIFAR ResNet-18 at 32x32 (spec 1.2, 1.3)."""
-    data = frskd.data_preprocessor(batch(2, 32), training=True)
+    """Backbone taps and refined maps of the CIFAR ResNet-18 at 32x32 (official
+    ``cifarresnet18`` and ``BiFPNc``)."""
+    data = frskd.data_preprocessor(cls_batch(2, 32), training=True)
     with torch.no_grad():
         feats = frskd.extract_stage_features(data['inputs'])
         refined, teacher_logits = frskd.self_teacher_forward(feats)
@@ -299,13 +266,14 @@ def test_probe_errors(mmpretrain_scope):
         build_model(classes, cfg.data_preprocessor)
 
 
-# ------------------------------------------------------------------------ goldens (spec 5.2)
-def test_spec_goldens_float64(frskd):
-    zs, zt = det((4, 10), 0, 3), det((4, 10), 1, 3)
-    data_samples = samples([1, 3, 5, 7])
-    fs = [det((4, 8, 6, 6), 0.3, 1, 0.37) * ramp(6), det((4, 8, 3, 3), 0.5, 1, 0.37) * ramp(3)]
-    ft = [det((4, 16, 6, 6), 0.7, 1, 0.11) * ramp(6).flip(-1),
-          det((4, 16, 3, 3), 0.9, 1, 0.11) * ramp(3).flip(-1)]
+# ---------------------------------- goldens (official distill_loss/KD.py, AT.py; float64)
+def test_goldens_float64(frskd):
+    zs, zt = sine_tensor((4, 10), 0, 3), sine_tensor((4, 10), 1, 3)
+    data_samples = cls_samples([1, 3, 5, 7])
+    fs = [sine_tensor((4, 8, 6, 6), 0.3, 1, 0.37) * ramp(6),
+          sine_tensor((4, 8, 3, 3), 0.5, 1, 0.37) * ramp(3)]
+    ft = [sine_tensor((4, 16, 6, 6), 0.7, 1, 0.11) * ramp(6).flip(-1),
+          sine_tensor((4, 16, 3, 3), 0.9, 1, 0.11) * ramp(3).flip(-1)]
     rel = 1e-6
     assert float(attention_transfer(fs[0], ft[0])) == pytest.approx(0.00133375, rel=rel)
     assert float(attention_transfer(fs[1], ft[1])) == pytest.approx(0.032739816, rel=rel)
@@ -320,10 +288,10 @@ def test_spec_goldens_float64(frskd):
     assert float(total) == pytest.approx(12.5763503785, rel=rel)
 
 
-# ---------------------------------------------------------------- gradient routing (spec 5.4)
+# ------------------------------------------------------------------------ gradient routing
 def test_gradient_routing(frskd):
     frskd.train()
-    data = frskd.data_preprocessor(batch(2, 16), training=True)
+    data = frskd.data_preprocessor(cls_batch(2, 16), training=True)
     losses = frskd.loss(data['inputs'], data['data_samples'])
     assert set(losses) == {'loss_cls', 'self_teacher.loss_cls', 'distill.loss_kl',
                            'distill.loss_at'}
@@ -350,7 +318,7 @@ def _train_step_changes_everything(model, size, num_classes):
                                                  weight_decay=1e-4))
     model.train()
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
-    log_vars = model.train_step(batch(4, size, num_classes), optim_wrapper)
+    log_vars = model.train_step(cls_batch(4, size, num_classes=num_classes), optim_wrapper)
     assert {'loss', 'loss_cls', 'self_teacher.loss_cls', 'distill.loss_kl',
             'distill.loss_at'} <= set(log_vars)
     assert all(bool(torch.isfinite(torch.as_tensor(v)).all()) for v in log_vars.values())
@@ -364,6 +332,7 @@ def test_train_step_resnet_cifar(frskd):
     _train_step_changes_everything(frskd, 16, 100)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('backbone', [
     dict(type='ResNet', depth=18, out_indices=(0, 1, 2, 3)),
     dict(type='MobileNetV2', widen_factor=0.5, out_indices=(1, 2, 4, 7)),
@@ -387,7 +356,7 @@ def test_train_step_other_backbones(mmpretrain_scope, backbone):
 def test_autocast_keeps_distillation_in_float32(frskd):
     """Mixed precision (CPU bfloat16 autocast here, fp16 with --amp on GPU)."""
     frskd.train()
-    data = frskd.data_preprocessor(batch(2, 16), training=True)
+    data = frskd.data_preprocessor(cls_batch(2, 16), training=True)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         losses = frskd.loss(data['inputs'], data['data_samples'])
     assert losses['distill.loss_kl'].dtype == torch.float32
@@ -400,10 +369,10 @@ def test_autocast_keeps_distillation_in_float32(frskd):
 # ------------------------------------------------------------------------------ variants
 def test_mixup_soft_labels_reach_both_heads(mmpretrain_scope):
     torch.manual_seed(0)
-    model = build_from_config(osp.join(REPO, 'configs/frskd/resnet18_cifar100_mixup.py'))
+    model = build_from_config(osp.join(REPO_ROOT, 'configs/frskd/resnet18_cifar100_mixup.py'))
     model.train()
     np.random.seed(0)
-    data = model.data_preprocessor(batch(4, 16), training=True)
+    data = model.data_preprocessor(cls_batch(4, 16), training=True)
     scores = torch.stack([s.gt_score for s in data['data_samples']])
     assert torch.allclose(scores.sum(1), torch.ones(4)) and bool((scores > 0).sum(1).max() == 2)
     losses = model.loss(data['inputs'], data['data_samples'])
@@ -423,12 +392,13 @@ def test_aggregate_rotations_matches_official_indexing():
     assert torch.equal(FRSKD.aggregate_rotations(joint), official)
 
 
+@pytest.mark.slow
 def test_sla_loss_matches_official_formula(mmpretrain_scope):
     torch.manual_seed(0)
-    model = build_from_config(osp.join(REPO, 'configs/frskd/resnet18_cifar100_sla.py'))
+    model = build_from_config(osp.join(REPO_ROOT, 'configs/frskd/resnet18_cifar100_sla.py'))
     assert num_params(model.sla_heads) == (512 + 1) * 400 + (1024 + 1) * 400
     model.train()
-    data = model.data_preprocessor(batch(2, 16), training=True)
+    data = model.data_preprocessor(cls_batch(2, 16), training=True)
     x, labels = data['inputs'], torch.cat([s.gt_label for s in data['data_samples']])
     losses = model.loss(x, data['data_samples'])
     assert set(losses) == {'loss_cls', 'self_teacher.loss_cls', 'sla.loss_joint_student',
@@ -471,16 +441,17 @@ def test_sla_loss_matches_official_formula(mmpretrain_scope):
 
 
 def test_sla_refuses_batch_augments(mmpretrain_scope):
-    cfg = Config.fromfile(osp.join(REPO, 'configs/frskd/resnet18_cifar100_mixup.py'))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/frskd/resnet18_cifar100_mixup.py'))
     cfg.model.sla_weight = 1.0
     with pytest.raises(ValueError, match=r'model\.sla_weight'):
         build_model(cfg.model, cfg.data_preprocessor)
 
 
 # ------------------------------------------------------------------------ configs and export
+@pytest.mark.slow
 def test_configs_follow_the_official_recipe(mmpretrain_scope):
     cfg = Config.fromfile(CONFIG)
-    baseline = Config.fromfile(osp.join(REPO, 'configs/baseline/resnet18_cifar100.py'))
+    baseline = Config.fromfile(osp.join(REPO_ROOT, 'configs/baseline/resnet18_cifar100.py'))
     student = copy.deepcopy(cfg.model.student)
     assert student.backbone.pop('out_indices') == (0, 1, 2, 3)
     baseline.model.backbone.pop('out_indices')
@@ -498,12 +469,12 @@ def test_configs_follow_the_official_recipe(mmpretrain_scope):
 
     variants = {'mixup': ('Mixup', 0.2), 'cutmix': ('CutMix', 1.0)}
     for name, (kind, alpha) in variants.items():
-        variant = Config.fromfile(osp.join(REPO, f'configs/frskd/resnet18_cifar100_{name}.py'))
+        variant = Config.fromfile(osp.join(REPO_ROOT, f'configs/frskd/resnet18_cifar100_{name}.py'))
         assert variant.model.student.train_cfg.augments == dict(type=kind, alpha=alpha)
         model = build_model(variant.model, variant.data_preprocessor)
         assert type(model.data_preprocessor.batch_augments.augments[0]).__name__ == kind
 
-    imagenet = Config.fromfile(osp.join(REPO, 'configs/frskd/resnet18_imagenet.py'))
+    imagenet = Config.fromfile(osp.join(REPO_ROOT, 'configs/frskd/resnet18_imagenet.py'))
     assert imagenet.default_scope == 'mmpretrain'
     optimizer = {k: v for k, v in imagenet.optim_wrapper.optimizer.items() if k != '_scope_'}
     assert optimizer == dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -518,18 +489,14 @@ def test_export_gives_a_plain_classifier_with_equal_predictions(frskd):
     prefix = FRSKD.deploy_prefix(cfg.model.to_dict())
     assert prefix == 'student.'
     frskd.train()
-    frskd.loss(**frskd.data_preprocessor(batch(4, 16), training=True))  # move BN statistics
+    frskd.loss(**frskd.data_preprocessor(cls_batch(4, 16), training=True))  # move BN statistics
     frskd.eval()
     state = {k[len(prefix):]: v for k, v in frskd.state_dict().items() if k.startswith(prefix)}
     torch.manual_seed(1)
     plain = build_model(cfg.model.student, cfg.data_preprocessor).eval()
     plain.load_state_dict(state, strict=True)
-    data = frskd.data_preprocessor(batch(3, 32, seed=5), training=False)
-    with torch.no_grad():
-        ours = frskd(data['inputs'], copy.deepcopy(data['data_samples']), mode='predict')
-        theirs = plain(data['inputs'], copy.deepcopy(data['data_samples']), mode='predict')
-    for a, b in zip(ours, theirs):
-        assert torch.equal(a.pred_score, b.pred_score)
+    data = frskd.data_preprocessor(cls_batch(3, 32, seed=5), training=False)
+    assert_equal_predictions(frskd, plain, data['inputs'], data['data_samples'])
 
 
 # ------------------------------------------------------------------------ end to end (tools)
@@ -571,9 +538,5 @@ def test_tools_end_to_end(tmp_path, tiny_cifar100, cifar_options, tool_runner,
     plain.load_state_dict(state, strict=True)
     wrapper = build_model(cfg.model, cfg.data_preprocessor).eval()
     wrapper.load_state_dict(torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict'])
-    data = wrapper.data_preprocessor(batch(4, 32, seed=3), training=False)
-    with torch.no_grad():
-        ours = wrapper(data['inputs'], copy.deepcopy(data['data_samples']), mode='predict')
-        theirs = plain(data['inputs'], copy.deepcopy(data['data_samples']), mode='predict')
-    for a, b in zip(ours, theirs):
-        assert torch.equal(a.pred_score, b.pred_score)
+    data = wrapper.data_preprocessor(cls_batch(4, 32, seed=3), training=False)
+    assert_equal_predictions(wrapper, plain, data['inputs'], data['data_samples'])

@@ -1,7 +1,7 @@
-"""FRSKD around mmseg segmentors and mmdet detectors (issue 8): the task adapters, the
-official segmentation schedule, goldens of the dense distillation terms, gradient routing,
-one head forward, train_step, and end-to-end tool runs (2-process training, resume, test,
-export, stock-config reload) on tiny VOC and COCO sets."""
+"""FRSKD around mmseg segmentors and mmdet detectors: the task adapters, the official
+segmentation schedule (MingiJi/FRSKD ``segmentation/``), goldens of the dense distillation
+terms, gradient routing, one head forward, train_step, and end-to-end tool runs (2-process
+training, resume, test, export, stock-config reload) on tiny VOC and COCO sets."""
 import copy
 import math
 import os.path as osp
@@ -14,15 +14,15 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
-from mmengine.registry import MODELS, DefaultScope
 
 from mmselfkd.engine.hooks import DistillRampupHook, delayed_rampup_factor
 from mmselfkd.models.algorithms.task_adapters import DetectionAdapter, SegmentationAdapter
 from mmselfkd.models.losses import attention_transfer, bernoulli_kl
 
-from conftest import det_options, make_coco, make_voc_aug, seg_options  # noqa: E402
+from conftest import (REPO_ROOT, build_model, checkpoint_state_dict, det_options,  # noqa: E402
+                      loss_total, make_coco, make_voc_aug, num_params, seg_options,
+                      sine_tensor)
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SEG = 'configs/frskd/deeplabv3_r18-d8_4xb4-20k_voc12aug-512x512.py'
 SEG_BASE = 'configs/baseline/deeplabv3_r18-d8_4xb4-20k_voc12aug-512x512_frskd-dense.py'
 RETINA = 'configs/frskd/retinanet_r18_fpn_1x_coco.py'
@@ -35,18 +35,8 @@ NO_DOWNLOAD = {  # ImageNet init of the shipped configs: never downloaded in tes
 }
 
 
-def det(shape, phase=0.0, amp=1.0, freq=0.37):
-    """Spec 5.1 deterministic input generator (float64)."""
-    k = torch.arange(int(np.prod(shape)), dtype=torch.float64)
-    return (amp * torch.sin(freq * k + phase)).reshape(shape)
-
-
-def num_params(module):
-    return sum(p.numel() for p in module.parameters())
-
-
 def load_config(path, options=None):
-    cfg = Config.fromfile(osp.join(REPO, path))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, path))
     cfg.merge_from_dict(dict(NO_DOWNLOAD.get(path, {}), **(options or {})))
     return cfg
 
@@ -54,8 +44,7 @@ def load_config(path, options=None):
 def build(model_cfg, scope):
     import mmdet.models  # noqa: F401  (registers the host types)
     import mmseg.models  # noqa: F401
-    with DefaultScope.overwrite_default_scope(scope):
-        return MODELS.build(copy.deepcopy(model_cfg))
+    return build_model(model_cfg, scope=scope)
 
 
 def seg_batch(num=2, size=32, seed=0):
@@ -95,12 +84,7 @@ def det_models():
     return {path: build(load_config(path).model, 'mmdet') for path in (RETINA, FRCNN)}
 
 
-def total(losses):
-    return sum(v if isinstance(v, torch.Tensor) else sum(v)
-               for k, v in losses.items() if 'loss' in k)
-
-
-# ------------------------------------------------------------- schedule (spec 1.7)
+# ------------------------------------------- schedule (official segmentation/main.py)
 def test_delayed_rampup_is_the_official_schedule():
     def official(epoch, warmup=40, num_epochs=60):  # segmentation/main.py, written out
         if epoch < warmup:
@@ -143,7 +127,7 @@ def test_rampup_hook_by_iteration_and_epoch(seg_model):
 # ------------------------------------------------------------------- goldens (float64)
 def test_pixel_kl_golden(seg_model):
     """Official DistillKL on the logits resized to the label size (distill.py, T = 1)."""
-    student, teacher = det((2, 5, 4, 4), 0.0, 3.0), det((2, 5, 4, 4), 1.0, 3.0)
+    student, teacher = sine_tensor((2, 5, 4, 4), 0.0, 3.0), sine_tensor((2, 5, 4, 4), 1.0, 3.0)
     samples = seg_batch(2, 16)['data_samples']
     adapter = seg_model.adapter
     for temperature, golden in ((1.0, 0.3224901219), (2.0, 0.3669914832)):
@@ -161,9 +145,10 @@ def test_pixel_kl_golden(seg_model):
 
 def test_attention_transfer_golden_on_dilated_levels():
     """AT (official Attention.at_loss) on same-size levels of a D8 backbone, float64."""
-    fs = [det((2, 8, 8, 8), 0.3), det((2, 16, 4, 4), 0.5), det((2, 32, 4, 4), 0.6)]
-    ft = [det((2, 16, 8, 8), 0.7, 1, 0.11), det((2, 32, 4, 4), 0.9, 1, 0.11),
-          det((2, 64, 4, 4), 1.1, 1, 0.11)]
+    fs = [sine_tensor((2, 8, 8, 8), 0.3), sine_tensor((2, 16, 4, 4), 0.5),
+          sine_tensor((2, 32, 4, 4), 0.6)]
+    ft = [sine_tensor((2, 16, 8, 8), 0.7, 1, 0.11), sine_tensor((2, 32, 4, 4), 0.9, 1, 0.11),
+          sine_tensor((2, 64, 4, 4), 1.1, 1, 0.11)]
 
     def at(f):
         return F.normalize(f.pow(2).mean(1).view(f.size(0), -1))
@@ -175,7 +160,7 @@ def test_attention_transfer_golden_on_dilated_levels():
 
 
 def test_bernoulli_kl_golden():
-    s, t = det((6, 3), 0.0, 3.0), det((6, 3), 1.0, 3.0)
+    s, t = sine_tensor((6, 3), 0.0, 3.0), sine_tensor((6, 3), 1.0, 3.0)
     for temperature, golden in ((1.0, 1.0586632628), (2.0, 1.4018580720)):
         p, q = torch.sigmoid(s / temperature), torch.sigmoid(t / temperature)
         direct = (q * torch.log(q / p) + (1 - q) * torch.log((1 - q) / (1 - p))) * temperature**2
@@ -270,13 +255,13 @@ def _check_routing(model, losses, teacher_loss_keys):
                                 allow_unused=True)
     assert all(g is None or not g.any() for g in grads[:len(teacher)])  # teacher side detached
     assert any(g is not None and g.any() for g in grads[len(teacher):])
-    teacher_loss = sum(total({k: losses[k]}) for k in teacher_loss_keys)
+    teacher_loss = sum(loss_total({k: losses[k]}) for k in teacher_loss_keys)
     head_grads = torch.autograd.grad(teacher_loss, list(model.teacher_head.parameters()) +
                                      backbone, retain_graph=True, allow_unused=True)
     num_head = len(list(model.teacher_head.parameters()))
     assert any(g is not None and g.any() for g in head_grads[:num_head])  # own loss trains it
     assert any(g is not None and g.any() for g in head_grads[num_head:])  # and the backbone
-    student_loss = total({k: v for k, v in losses.items()
+    student_loss = loss_total({k: v for k, v in losses.items()
                           if not k.startswith(('self_teacher.', 'distill.'))})
     grads = torch.autograd.grad(student_loss, teacher, allow_unused=True)
     assert all(g is None for g in grads)
@@ -362,15 +347,16 @@ def test_train_step_detector(det_models, path):
 
 
 # ----------------------------------------------------------------------- every config
+@pytest.mark.slow
 def test_shipped_dense_configs_build_and_pair_with_their_baselines():
     import glob
-    configs = sorted(glob.glob(osp.join(REPO, 'configs/frskd/*_r*-*.py')) +
-                     glob.glob(osp.join(REPO, 'configs/frskd/*_fpn_*.py')))
+    configs = sorted(glob.glob(osp.join(REPO_ROOT, 'configs/frskd/*_r*-*.py')) +
+                     glob.glob(osp.join(REPO_ROOT, 'configs/frskd/*_fpn_*.py')))
     assert len(configs) == 8
     for path in configs:
         name = osp.splitext(osp.basename(path))[0]
         cfg = Config.fromfile(path)
-        baseline = Config.fromfile(osp.join(REPO, f'configs/baseline/{name}_frskd-dense.py'))
+        baseline = Config.fromfile(osp.join(REPO_ROOT, f'configs/baseline/{name}_frskd-dense.py'))
         assert cfg.default_scope == baseline.default_scope in ('mmseg', 'mmdet'), name
         assert cfg.model.student == baseline.model, name  # same model, init included
         for key in ('train_dataloader', 'val_dataloader', 'optim_wrapper', 'param_scheduler',
@@ -401,11 +387,6 @@ def _bn(prefix, heads):
     return [f'{prefix}.{h}.norm_cfg.type=BN' for h in heads]
 
 
-def _state_dict(path):
-    checkpoint = torch.load(path, map_location='cpu', weights_only=False)
-    return checkpoint.get('state_dict', checkpoint)
-
-
 def _metric(log, key, mode):
     """The last ``key`` value logged by a ``mode`` ('val' or 'test') loop."""
     lines = [line for line in log.splitlines()
@@ -423,7 +404,7 @@ def _flatten(outputs):
 def _equal_outputs(cfg_path, base_path, ckpt, export, options, base_options, scope, batch):
     """The trained wrapper and the stock config loaded with the export give equal outputs."""
     wrapper = build(load_config(cfg_path, options).model, scope).eval()
-    wrapper.load_state_dict(_state_dict(ckpt))
+    wrapper.load_state_dict(checkpoint_state_dict(ckpt))
     plain = build(load_config(base_path, base_options).model, scope).eval()
     plain.load_state_dict(torch.load(export, weights_only=True)['state_dict'], strict=True)
     data = wrapper.data_preprocessor(batch, training=False)

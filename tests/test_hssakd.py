@@ -1,8 +1,8 @@
-"""HSSAKD (spec section 3): goldens of 5.2, gradient routing of 5.4, branch shapes and
-parameter counts of 3.3, train_step, export equality, end-to-end tool runs."""
+"""HSSAKD: golden values and gradient routing of the official losses (winycg/HSAKD at 28c8dc2,
+``train_{online_kd,teacher,student}_cifar.py``), branch shapes and parameter counts of the
+official networks, train_step, export equality, end-to-end tool runs."""
 import copy
 import glob
-import math
 import os.path as osp
 from types import SimpleNamespace
 
@@ -20,22 +20,14 @@ from mmselfkd.models.backbones import (CIFARMobileNetV2, CIFARResNet, CIFARShuff
                                        CIFARShuffleNetV2, CIFARVGG, WideResNet)
 from mmselfkd.models.utils import head_label_loss, joint_labels, rotate_batch
 
+from conftest import cls_batch, last_checkpoint, rel_error, sine_tensor  # noqa: E402
+
 CFG = 'configs/hssakd'
 
 
-def det(shape, phase=0.0, amp=1.0, freq=0.37):
-    """Spec 5.1 generator, float64."""
-    k = torch.arange(math.prod(shape), dtype=torch.float64)
-    return (amp * torch.sin(freq * k + phase)).reshape(shape)
-
-
-def rel(value, expected):
-    return abs(float(value) - expected) / abs(expected)
-
-
 def golden_net(n):
-    return NetOutputs(det((8, 5), 0.3 * n, 2), [det((8, 20), 0.5 * n + 0.1 * l, 2)
-                                                 for l in range(3)])
+    return NetOutputs(sine_tensor((8, 5), 0.3 * n, 2),
+                      [sine_tensor((8, 20), 0.5 * n + 0.1 * l, 2) for l in range(3)])
 
 
 def head_ce(num_classes=5):
@@ -45,10 +37,10 @@ def head_ce(num_classes=5):
     return head_label_loss(SimpleNamespace(head=head))
 
 
-# ----------------------------------------------------------------------------- goldens (5.2)
+# ------------------------------------------------ goldens (official formulas, float64)
 def test_rotation_golden():
     assert joint_labels(torch.tensor([1, 4])).tolist() == [4, 5, 6, 7, 16, 17, 18, 19]
-    x = det((2, 1, 3, 3))
+    x = sine_tensor((2, 1, 3, 3))
     rotated = rotate_batch(x)
     expected = [0.674288, 0.961275, 0.180596, 0.361615, 0.995881, 0.524044, 0.0, 0.895699,
                 0.796565]
@@ -66,11 +58,11 @@ def test_online_golden(mmpretrain_scope):
     l_cls = (losses['loss_cls'] + losses['aux.loss_joint'] + losses['peer.loss_cls'] +
              losses['peer.aux.loss_joint'])
     l_div = losses['distill.loss_kl'] + losses['distill.loss_kl_aux']
-    assert rel(l_cls, 27.9064673702) < 1e-6
-    assert rel(l_div, 1.3909206854) < 1e-6
+    assert rel_error(l_cls, 27.9064673702) < 1e-6
+    assert rel_error(l_div, 1.3909206854) < 1e-6
     # the default plain CE gives the same value as the head's loss module
     plain = online_losses(golden_net(0), golden_net(1), y, 3.0)
-    assert rel(plain['loss_cls'] + plain['peer.loss_cls'],
+    assert rel_error(plain['loss_cls'] + plain['peer.loss_cls'],
                float(losses['loss_cls'] + losses['peer.loss_cls'])) < 1e-12
 
 
@@ -78,19 +70,20 @@ def test_online_loss_is_symmetric_in_the_peers():
     y = torch.tensor([1, 4])
     ab = online_losses(golden_net(0), golden_net(1), y, 3.0)
     ba = online_losses(golden_net(1), golden_net(0), y, 3.0)
-    assert rel(sum(ba.values()), float(sum(ab.values()))) < 1e-6
-    assert rel(ba['loss_cls'], float(ab['peer.loss_cls'])) < 1e-12
+    assert rel_error(sum(ba.values()), float(sum(ab.values()))) < 1e-6
+    assert rel_error(ba['loss_cls'], float(ab['peer.loss_cls'])) < 1e-12
 
 
 def test_offline_golden(mmpretrain_scope):
-    teacher = NetOutputs(det((8, 5), 1.7, 2), [det((8, 20), 1.9 + 0.1 * l, 2) for l in range(3)])
+    teacher = NetOutputs(sine_tensor((8, 5), 1.7, 2),
+                         [sine_tensor((8, 20), 1.9 + 0.1 * l, 2) for l in range(3)])
     losses = offline_losses(golden_net(0), teacher, torch.tensor([1, 4]), 3.0, head_ce())
     assert set(losses) == {'loss_cls', 'distill.loss_kl', 'distill.loss_kl_aux'}
-    assert rel(sum(losses.values()), 10.2559210706) < 1e-6
+    assert rel_error(sum(losses.values()), 10.2559210706) < 1e-6
 
 
 # ------------------------------------------------------------------ branches (3.3 table)
-# (network, params of network + FC, params of the branches: spec 3.3 / the official classes;
+# (network, params of network + FC, params of the branches, counted with the official classes;
 # FC width, number of branches, official init of the branch classifiers)
 OFFICIAL_BRANCHES = {
     'resnet56': (lambda: CIFARResNet(56), 861_620, 2_206_064, 64, 3, 'zero_bias'),
@@ -210,12 +203,7 @@ def build(**kwargs):
 
 
 def batch(num=2, size=16, seed=0):
-    from mmpretrain.structures import DataSample
-    g = torch.Generator().manual_seed(seed)
-    images = [torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
-              for _ in range(num)]
-    samples = [DataSample().set_gt_label(i * 7 % 100) for i in range(num)]
-    return dict(inputs=images, data_samples=samples)
+    return cls_batch(num, size, [i * 7 % 100 for i in range(num)], seed=seed)
 
 
 def run_loss(model, data=None):
@@ -322,7 +310,7 @@ def test_teacher_mode_joint_and_frozen(tmp_path, mmpretrain_scope):
     assert not frozen.student.training and frozen.aux_branches.training
     losses = run_loss(frozen)
     sum(losses.values()).backward()
-    # spec 5.4: with grad=False the auxiliary losses do not reach the backbone
+    # with the official grad=False the auxiliary losses do not reach the backbone
     assert all(p.grad is None for p in frozen.student.parameters())
     assert all(p.grad is not None for p in frozen.aux_branches.parameters())
 
@@ -354,6 +342,7 @@ def test_train_step_with_optim_wrapper(mode, tmp_path, mmpretrain_scope):
     'shufflev2_cifar100_online', 'vgg13_to_mobilenetv2_cifar100_student',
     'wrn40-2_to_shufflev1_cifar100_student', 'resnet32x4_to_shufflev2_cifar100_student',
     'resnet50_to_mobilenetv2_cifar100_student'])
+@pytest.mark.slow
 def test_shipped_mobile_and_vgg_configs_train(config, tmp_path, mmpretrain_scope):
     """One step of the shipped configs of the VGG/MobileNetV2/ShuffleNet networks (4 or 3
     branches, branch ends), offline with a checkpoint of the shipped teacher config."""
@@ -423,6 +412,7 @@ def test_wrn_branches_use_raw_last_stage(mmpretrain_scope):
 
 
 # ------------------------------------------------------------------------ shipped configs
+@pytest.mark.slow
 def test_shipped_configs_follow_the_official_recipe():
     configs = sorted(glob.glob(f'{CFG}/*.py'))
     assert len(configs) == 30
@@ -448,8 +438,9 @@ def test_shipped_configs_follow_the_official_recipe():
             assert cfg.model.temperature == 3.0
 
 
+@pytest.mark.slow
 def test_shipped_imagenet_configs_follow_the_official_recipe():
-    """winycg/HSAKD train_{online_kd,teacher,student}_imagenet.py (spec 3.5)."""
+    """winycg/HSAKD train_{online_kd,teacher,student}_imagenet.py."""
     configs = sorted(glob.glob(f'{CFG}/*_imagenet_*.py') +
                      glob.glob('configs/baseline/*_imagenet_hssakd.py'))
     assert len(configs) == 6
@@ -471,6 +462,7 @@ def _twin(network, dataset):
                            import_custom_modules=False).model.to_dict()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', sorted(glob.glob(f'{CFG}/*.py')), ids=osp.basename)
 def test_shipped_networks_are_their_baseline_twins(path):
     """Every network of a method config is, key for key, the classifier of its fair baseline
@@ -495,11 +487,6 @@ def test_shipped_networks_are_their_baseline_twins(path):
 
 
 # -------------------------------------------------------------------- end to end (tools)
-def _last_checkpoint(work_dir):
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
-
-
 SMALL_R = ['model.student.backbone.depth=8', 'model.peer.backbone.depth=8']
 SMALL_WRN = ['model.student.backbone.depth=10', 'model.student.backbone.widen_factor=1',
              'model.student.head.in_channels=64']
@@ -514,13 +501,13 @@ def test_online_train_resume_test_export(tmp_path, tiny_cifar100, cifar_options,
     opts = cifar_options(tiny_cifar100, batch_size=4) + SMALL_R + \
         ['train_dataloader.dataset.indices=8']
     tool_runner(['tools/train.py', config, '--work-dir', work_dir, '--cfg-options', *opts])
-    assert _last_checkpoint(work_dir).endswith('epoch_1.pth')
+    assert last_checkpoint(work_dir).endswith('epoch_1.pth')
     opts2 = [o for o in opts if not o.startswith('train_cfg.max_epochs')] + \
         ['train_cfg.max_epochs=2']
     proc = tool_runner(['tools/train.py', config, '--work-dir', work_dir, '--resume',
                         '--cfg-options', *opts2])
     assert 'resumed epoch: 1' in proc.stdout + proc.stderr
-    ckpt = _last_checkpoint(work_dir)
+    ckpt = last_checkpoint(work_dir)
     assert ckpt.endswith('epoch_2.pth')
     proc = tool_runner(['tools/test.py', config, ckpt, '--work-dir', work_dir,
                         '--cfg-options', *opts])
@@ -554,7 +541,7 @@ def test_offline_teacher_then_student(tmp_path, tiny_cifar100, cifar_options, to
     teacher_dir = str(tmp_path / 'teacher')
     tool_runner(['tools/train.py', f'{CFG}/wrn40-2_cifar100_teacher.py', '--work-dir',
                  teacher_dir, '--cfg-options', *base, *SMALL_WRN])
-    teacher_ckpt = _last_checkpoint(teacher_dir)
+    teacher_ckpt = last_checkpoint(teacher_dir)
     student_dir = str(tmp_path / 'student')
     small_teacher = [o.replace('model.student.', 'model.teacher.') for o in SMALL_WRN]
     proc = tool_runner(['tools/train.py', f'{CFG}/wrn40-2_to_wrn16-2_cifar100_student.py',
@@ -562,7 +549,7 @@ def test_offline_teacher_then_student(tmp_path, tiny_cifar100, cifar_options, to
                         *small_teacher, f'model.teacher_checkpoint={teacher_ckpt}'])
     assert 'distill/loss_kl' in proc.stdout + proc.stderr or \
         'distill.loss_kl' in proc.stdout + proc.stderr
-    assert _last_checkpoint(student_dir).endswith('epoch_1.pth')
+    assert last_checkpoint(student_dir).endswith('epoch_1.pth')
 
 
 @pytest.mark.slow
@@ -572,4 +559,4 @@ def test_online_two_process_gloo(tmp_path, tiny_cifar100, cifar_options, tool_ru
     work_dir = str(tmp_path / 'dist')
     tool_runner(['tools/dist_train.sh', f'{CFG}/resnet56_cifar100_online.py', '2',
                  '--work-dir', work_dir, '--cfg-options', *opts], env={'PORT': '29517'})
-    assert _last_checkpoint(work_dir).endswith('epoch_1.pth')
+    assert last_checkpoint(work_dir).endswith('epoch_1.pth')

@@ -1,38 +1,25 @@
-"""Shared distillation losses against the spec's golden values (section 5.1-5.2)."""
-import math
-
+"""Shared distillation losses against golden values of the official formulas."""
 import pytest
 import torch
 import torch.nn.functional as F
 
 from mmselfkd.models.losses import attention_transfer, kl_divergence, normalized_distance
 
-
-def det(shape, phase=0.0, amp=1.0, freq=0.37):
-    k = torch.arange(math.prod(shape), dtype=torch.float64)
-    return (amp * torch.sin(freq * k + phase)).reshape(shape)
-
-
-def ramp(h):
-    return torch.linspace(0.2, 1.2, h * h, dtype=torch.float64).reshape(1, 1, h, h)
-
-
-def rel(a, b):
-    return abs(float(a) - b) / abs(b)
+from conftest import ramp, rel_error, sine_tensor  # noqa: E402
 
 
 def test_kl_golden_and_equivalence_to_torch():
-    zs, zt = det((4, 10), 0, 3), det((4, 10), 1, 3)
+    zs, zt = sine_tensor((4, 10), 0, 3), sine_tensor((4, 10), 1, 3)
     value = kl_divergence(zs.float(), zt.float(), temperature=4)
-    assert rel(value, 1.0770834198) < 1e-5  # float32 path, as used in training
-    assert rel(kl_divergence(zs, zt, temperature=4), 1.0770834198) < 1e-9  # float64 stays
+    assert rel_error(value, 1.0770834198) < 1e-5  # float32 path, as used in training
+    assert rel_error(kl_divergence(zs, zt, temperature=4), 1.0770834198) < 1e-9  # float64 stays
     reference = F.kl_div(F.log_softmax(zs / 4, 1), F.softmax(zt / 4, 1),
                          reduction='batchmean') * 16
-    assert rel(reference, 1.0770834198) < 1e-9
+    assert rel_error(reference, 1.0770834198) < 1e-9
 
 
 def test_kl_pixel_reduction_averages_over_pixels():
-    s, t = det((2, 5, 3, 3), 0.2, 2), det((2, 5, 3, 3), 0.9, 2)
+    s, t = sine_tensor((2, 5, 3, 3), 0.2, 2), sine_tensor((2, 5, 3, 3), 0.9, 2)
     per_pixel = kl_divergence(s, t, 1.0, reduction='none')
     assert per_pixel.shape == (2, 3, 3)
     assert kl_divergence(s, t, 1.0, reduction='pixel') == pytest.approx(per_pixel.mean().item())
@@ -45,23 +32,23 @@ def test_kl_pixel_reduction_averages_over_pixels():
 
 
 def test_attention_transfer_goldens():
-    fs0 = det((4, 8, 6, 6), 0.3, 1, 0.37) * ramp(6)
-    ft0 = det((4, 16, 6, 6), 0.7, 1, 0.11) * ramp(6).flip(-1)
-    fs1 = det((4, 8, 3, 3), 0.5, 1, 0.37) * ramp(3)
-    ft1 = det((4, 16, 3, 3), 0.9, 1, 0.11) * ramp(3).flip(-1)
-    assert rel(attention_transfer(fs0, ft0), 0.00133375) < 1e-6
-    assert rel(attention_transfer(fs1, ft1), 0.032739816) < 1e-6
+    fs0 = sine_tensor((4, 8, 6, 6), 0.3, 1, 0.37) * ramp(6)
+    ft0 = sine_tensor((4, 16, 6, 6), 0.7, 1, 0.11) * ramp(6).flip(-1)
+    fs1 = sine_tensor((4, 8, 3, 3), 0.5, 1, 0.37) * ramp(3)
+    ft1 = sine_tensor((4, 16, 3, 3), 0.9, 1, 0.11) * ramp(3).flip(-1)
+    assert rel_error(attention_transfer(fs0, ft0), 0.00133375) < 1e-6
+    assert rel_error(attention_transfer(fs1, ft1), 0.032739816) < 1e-6
     with pytest.raises(ValueError, match='spatial'):
         attention_transfer(fs0, ft1)
 
 
 def test_normalized_distance_ffsd_goldens():
-    fa, fb = det((3, 4, 4, 4), 0.2, 1, 0.37), det((3, 4, 4, 4), 0.9, 1, 0.11)
+    fa, fb = sine_tensor((3, 4, 4, 4), 0.2, 1, 0.37), sine_tensor((3, 4, 4, 4), 0.9, 1, 0.11)
     attention = lambda f: f.pow(2).mean(1, keepdim=True)  # noqa: E731
-    assert rel(normalized_distance(attention(fa), attention(fb)), 0.0133606234) < 1e-6
-    assert rel(normalized_distance(fa, fb), 0.0308495784) < 1e-6
+    assert rel_error(normalized_distance(attention(fa), attention(fb)), 0.0133606234) < 1e-6
+    assert rel_error(normalized_distance(fa, fb), 0.0308495784) < 1e-6
 
 
 def test_losses_stay_float32_under_half_inputs():
-    s, t = det((4, 10), 0, 3).half(), det((4, 10), 1, 3).half()
+    s, t = sine_tensor((4, 10), 0, 3).half(), sine_tensor((4, 10), 1, 3).half()
     assert kl_divergence(s, t, 4).dtype == torch.float32

@@ -1,5 +1,6 @@
-"""MixSKD (spec section 2): goldens (5.2), gradient routing (5.4), structure (5.3), mixup and
-learning-rate schedule (5.5), train_step, export, and the shipped config through the tools."""
+"""MixSKD: golden values and gradient routing of the official loss (winycg/Self-KD-Lib at
+ede3062, ``main_mixskd_cifar.py``), structure and parameter counts of the official model, mixup
+and learning-rate schedule, train_step, export, and the shipped config through the tools."""
 import copy
 import math
 import os.path as osp
@@ -11,18 +12,14 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 
-CONFIG = 'configs/mixskd/resnet18_cifar100.py'
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from conftest import (REPO_ROOT, assert_equal_predictions, build_model, cls_batch,  # noqa: E402
+                      loss_total, millions, sine_tensor)
 
-# spec 2.3: MixSKD's CIFAR-100 normalisation, x255
+CONFIG = 'configs/mixskd/resnet18_cifar100.py'
+
+# MixSKD's CIFAR-100 normalisation (official dataloader/dataloaders.py), x255
 MEAN = [129.310, 124.109, 112.404]
 STD = [68.213, 65.407, 70.406]
-
-
-def det(shape, phase=0.0, amp=1.0, freq=0.37):
-    """Spec 5.1 deterministic generator (float64)."""
-    k = torch.arange(math.prod(shape), dtype=torch.float64)
-    return (amp * torch.sin(freq * k + phase)).reshape(shape)
 
 
 def tiny_student(num_classes=10, stem_relu=False):
@@ -39,51 +36,36 @@ def tiny_student(num_classes=10, stem_relu=False):
                                mean=MEAN, std=STD))
 
 
-def build(cfg):
-    from mmengine.registry import MODELS
-    return MODELS.build(copy.deepcopy(cfg))
-
-
 def tiny_mixskd(**kwargs):
     torch.manual_seed(0)
     cfg = dict(type='mmselfkd.MixSKD', student=tiny_student(), **kwargs)
-    return build(cfg)
+    return build_model(cfg)
 
 
 def batch(num=2, size=16, num_classes=10, seed=0):
-    from mmpretrain.structures import DataSample
-    gen = torch.Generator().manual_seed(seed)
-    images = [torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=gen)
-              for _ in range(num)]
-    samples = [DataSample().set_gt_label(i % num_classes) for i in range(num)]
-    return {'inputs': images, 'data_samples': samples}
+    return cls_batch(num, size, [i % num_classes for i in range(num)], seed=seed)
 
 
-# ----------------------------------------------------------------------------- goldens 5.2
+# ------------------------------------------------- goldens (official formulas, float64)
 def golden_terms(mixup_cls_loss):
     from mmselfkd.models.algorithms.mixskd import interpolate, mixskd_losses
     from mmselfkd.models.aux_branches import build_discriminator
     num, lam = 4, 0.3
     perm = torch.tensor([2, 0, 3, 1])
     labels = torch.tensor([1, 3, 5, 7])
-    logits = [det((8, 10), 0.1 * k, 2 + k) for k in range(4)]
-    features = [det((8, 6, 2, 2), 0.2 * k + 0.05, 1) for k in range(4)]
+    logits = [sine_tensor((8, 10), 0.1 * k, 2 + k) for k in range(4)]
+    features = [sine_tensor((8, 6, 2, 2), 0.2 * k + 0.05, 1) for k in range(4)]
     discriminators = []
     for d in range(4):
         disc = build_discriminator(6, 128).double()
         with torch.no_grad():
             for p, (_, param) in enumerate(disc.named_parameters()):
-                param.copy_(det(tuple(param.shape), 0.11 * d + 0.07 * p, 0.5))
+                param.copy_(sine_tensor(tuple(param.shape), 0.11 * d + 0.07 * p, 0.5))
         discriminators.append(disc)
     return mixskd_losses(
         logits, [interpolate(f[:num], lam, perm) for f in features],
-        [f[num:] for f in features], det((4, 10), 2.0, 2.5), det((4, 10), 2.5, 2.5),
+        [f[num:] for f in features], sine_tensor((4, 10), 2.0, 2.5), sine_tensor((4, 10), 2.5, 2.5),
         labels, lam, perm, discriminators, temperature=3.0, mixup_cls_loss=mixup_cls_loss)
-
-
-def total(losses):
-    """What MMEngine back-propagates: the sum of the keys that contain 'loss'."""
-    return sum(v for k, v in losses.items() if 'loss' in k)
 
 
 @pytest.mark.parametrize('mixup_cls_loss', [False, True])
@@ -101,16 +83,13 @@ def test_goldens(mixup_cls_loss, mmpretrain_scope):
     mix_key = 'mixup.loss_cls' if mixup_cls_loss else 'mixup.ce'
     assert float(losses[mix_key]) == pytest.approx(21.0274602470, **approx)
     expected_total = 75.7220260979 if mixup_cls_loss else 54.6945658509
-    assert float(total(losses)) == pytest.approx(expected_total, **approx)
+    assert float(loss_total(losses)) == pytest.approx(expected_total, **approx)
 
 
-# ----------------------------------------------------------------- structure (5.3, 2.2)
+# --------------------------------------------- structure (official models/resnet_mixskd.py)
 def test_parameter_counts_and_shapes_of_the_official_cifar_model(mmpretrain_scope):
     cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIG))
-    model = build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor)).eval()
-
-    def millions(module):
-        return round(sum(p.numel() for p in module.parameters()) / 1e6, 3)
+    model = build_model(dict(cfg.model, data_preprocessor=cfg.data_preprocessor)).eval()
 
     assert millions(model.student) == 11.220
     assert millions(model.aux_branches) == 30.060
@@ -131,9 +110,9 @@ def test_parameter_counts_and_shapes_of_the_official_cifar_model(mmpretrain_scop
 def test_stem_relu_option_keeps_mmpretrain_keys(mmpretrain_scope):
     stock_cfg = dict(type='ResNet_CIFAR', depth=18, stem_channels=8, base_channels=8,
                      out_indices=(3, ), init_cfg=None)
-    stock = build(stock_cfg)
-    ours_relu = build(dict(stock_cfg, type='mmselfkd.ResNet_CIFAR', stem_relu=True))
-    ours_plain = build(dict(stock_cfg, type='mmselfkd.ResNet_CIFAR', stem_relu=False))
+    stock = build_model(stock_cfg)
+    ours_relu = build_model(dict(stock_cfg, type='mmselfkd.ResNet_CIFAR', stem_relu=True))
+    ours_plain = build_model(dict(stock_cfg, type='mmselfkd.ResNet_CIFAR', stem_relu=False))
     for model in (ours_relu, ours_plain):
         model.load_state_dict(stock.state_dict(), strict=True)
     for model in (stock, ours_relu, ours_plain):
@@ -153,7 +132,7 @@ def test_aux_branches_are_initialised_like_the_backbone(mmpretrain_scope):
     # the branches take the backbone's init_cfg, here a recognisable constant
     student = tiny_student()
     student['backbone']['init_cfg'] = dict(type='Constant', val=0.5, layer='Conv2d')
-    model = build(dict(type='mmselfkd.MixSKD', student=student))
+    model = build_model(dict(type='mmselfkd.MixSKD', student=student))
     model.init_weights()
     convs = [m for m in model.aux_branches.modules() if isinstance(m, torch.nn.Conv2d)]
     assert convs and all(bool((m.weight == 0.5).all()) for m in convs)
@@ -164,16 +143,16 @@ def test_bad_config_fails_at_build_time(mmpretrain_scope):
     student = tiny_student()
     student['backbone']['out_indices'] = (3, )
     with pytest.raises(ValueError, match='out_indices'):
-        build(dict(type='mmselfkd.MixSKD', student=student))
+        build_model(dict(type='mmselfkd.MixSKD', student=student))
     with pytest.raises(ValueError, match='mixup_alpha'):
-        build(dict(type='mmselfkd.MixSKD', student=tiny_student(), mixup_alpha=0))
+        build_model(dict(type='mmselfkd.MixSKD', student=tiny_student(), mixup_alpha=0))
     augmented = tiny_student()
     augmented['train_cfg'] = dict(augments=[dict(type='Mixup', alpha=0.4)])
     with pytest.raises(ValueError, match='train_cfg.augments'):
-        build(dict(type='mmselfkd.MixSKD', student=augmented))
+        build_model(dict(type='mmselfkd.MixSKD', student=augmented))
 
 
-# ------------------------------------------------------------------------------ mixup 5.5
+# ------------------------------------------------------------------------------------ mixup
 def test_mixup_identity_and_one_forward_over_both_halves(mmpretrain_scope):
     model = tiny_mixskd().train()
     data = model.data_preprocessor(batch(num=3), True)
@@ -195,14 +174,14 @@ def test_mixup_identity_and_one_forward_over_both_halves(mmpretrain_scope):
                                rtol=0, atol=1e-6)
 
 
-# --------------------------------------------------------------------- gradient routing 5.4
+# -------------------------------------------------------------------------- gradient routing
 def test_gradient_routing_official_cifar_mode(mmpretrain_scope):
     model = tiny_mixskd().train()
     data = model.data_preprocessor(batch(num=2), True)
     losses = model.loss(data['inputs'], data['data_samples'])
     assert 'mixup.ce' in losses and 'mixup.loss_cls' not in losses
     assert not losses['mixup.ce'].requires_grad  # logged, out of the graph
-    total(losses).backward()
+    loss_total(losses).backward()
     assert all(p.grad is None for p in model.self_teacher.parameters())
     assert all(p.grad is None for p in model.discriminators.parameters())
     assert all(p.grad is not None for p in model.aux_branches.parameters())
@@ -270,16 +249,16 @@ def test_switches_train_self_teacher_and_discriminators(mmpretrain_scope):
         assert not torch.equal(before[key], after[key]), key
 
 
-# ------------------------------------------------------------------------ schedule 5.5
+# ---------------------------------------------------------------------------------- schedule
 def official_lr(epoch, step, iters_per_epoch, base=0.1, warmup=5, milestones=(100, 150)):
-    """Self-KD-Lib adjust_lr with the MixSKD CIFAR defaults (spec 2.6)."""
+    """Self-KD-Lib ``utils.adjust_lr`` with the MixSKD CIFAR defaults."""
     if epoch < warmup:
         return base * (1 + step + epoch * iters_per_epoch) / (warmup * iters_per_epoch)
     return base * 0.1 ** sum(epoch - warmup >= m for m in milestones)
 
 
 def official_imagenet_lr(epoch, step, iters_per_epoch, base=0.1, warmup=5, epochs=305):
-    """main_mixskd_imagenet.py adjust_lr, cosine over ``epochs - warmup`` (spec 2.6, 2.9.9)."""
+    """``main_mixskd_imagenet.py`` ``adjust_lr``: cosine over ``epochs - warmup``."""
     if epoch < warmup:
         return base * (1 + step + epoch * iters_per_epoch) / (warmup * iters_per_epoch)
     return base * 0.5 * (1 + math.cos(math.pi * (epoch - warmup) / (epochs - warmup)))
@@ -315,7 +294,7 @@ def test_shipped_lr_schedule_matches_official(mmpretrain_scope):
     # the warm-up and the first epoch after it at the real length (50000 / 64 -> 782)
     lrs = simulate_schedule(cfg, 782, 6)
     assert lrs == pytest.approx({k: official_lr(*k, 782) for k in lrs}, rel=1e-12)
-    # spec 5.5 prints the first value truncated to 2.557e-5: it is 0.1 / 3910 = 2.5575e-5
+    # the first value, 2.557e-5 truncated: 0.1 / 3910 = 2.5575e-5
     assert lrs[0, 0] == pytest.approx(0.1 / 3910, rel=1e-12)
     assert lrs[0, 0] == pytest.approx(2.557e-5, abs=1e-8)
     assert lrs[4, 781] == lrs[5, 0] == 0.1
@@ -361,7 +340,7 @@ def test_val_heads_and_export_equality(mmpretrain_scope):
     prefix = type(model).deploy_prefix(dict(type='mmselfkd.MixSKD'))
     deployed = {k[len(prefix):]: v for k, v in model.state_dict().items()
                 if k.startswith(prefix)}
-    plain = build(tiny_student()).eval()
+    plain = build_model(tiny_student()).eval()
     plain.load_state_dict(deployed, strict=True)
     with torch.no_grad():
         plain_predictions = plain(data['inputs'], copy.deepcopy(data['data_samples']),
@@ -408,16 +387,12 @@ def test_shipped_config_through_the_tools(tmp_path, tiny_cifar100, cifar_options
 
     cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIG))
     student_cfg = dict(cfg.model.student, data_preprocessor=cfg.data_preprocessor)
-    plain = build(student_cfg).eval()
+    plain = build_model(student_cfg).eval()
     assert type(plain).__name__ == 'ImageClassifier'
     plain.load_state_dict(exported, strict=True)
-    trained = build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor)).eval()
+    trained = build_model(dict(cfg.model, data_preprocessor=cfg.data_preprocessor)).eval()
     trained.load_state_dict(torch.load(ckpt, weights_only=False)['state_dict'], strict=True)
     images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8,
                            generator=torch.Generator().manual_seed(0))
     data = plain.data_preprocessor({'inputs': images}, False)
-    with torch.no_grad():
-        scores = [p.pred_score for p in plain(data['inputs'], mode='predict')]
-        expected = [p.pred_score for p in trained(data['inputs'], mode='predict')]
-    for a, b in zip(scores, expected):
-        assert torch.equal(a, b)
+    assert_equal_predictions(trained, plain, data['inputs'])

@@ -11,14 +11,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from conftest import REPO_ROOT, last_checkpoint  # noqa: E402
+
 BASELINE = 'configs/baseline/resnet18_cifar100.py'
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 pytestmark = pytest.mark.slow
-
-
-def _last_checkpoint(work_dir):
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
 
 
 def test_train_resume_test_export(tmp_path, tiny_cifar100, cifar_options, tool_runner,
@@ -26,7 +22,7 @@ def test_train_resume_test_export(tmp_path, tiny_cifar100, cifar_options, tool_r
     work_dir = str(tmp_path / 'work')
     opts = cifar_options(tiny_cifar100, batch_size=8, max_epochs=1)
     tool_runner(['tools/train.py', BASELINE, '--work-dir', work_dir, '--cfg-options', *opts])
-    ckpt = _last_checkpoint(work_dir)
+    ckpt = last_checkpoint(work_dir)
     assert ckpt.endswith('epoch_1.pth')
     # ExportDeployableHook: a plain export beside the epoch and the best checkpoint
     assert osp.isfile(osp.join(work_dir, 'epoch_1_deploy.pth'))
@@ -37,7 +33,7 @@ def test_train_resume_test_export(tmp_path, tiny_cifar100, cifar_options, tool_r
     proc = tool_runner(['tools/train.py', BASELINE, '--work-dir', work_dir, '--resume',
                         '--cfg-options', *opts2, 'default_hooks.checkpoint.max_keep_ckpts=1'])
     assert 'resumed epoch: 1' in proc.stdout + proc.stderr
-    ckpt = _last_checkpoint(work_dir)
+    ckpt = last_checkpoint(work_dir)
     assert ckpt.endswith('epoch_2.pth')
     # epoch_1.pth was removed by max_keep_ckpts=1, and with it its export
     assert not osp.exists(osp.join(work_dir, 'epoch_1.pth'))
@@ -113,7 +109,7 @@ def test_benchmark_prints_its_figures(tmp_path, tool_runner):
     assert result['step_time_s'] == pytest.approx(sum(result['step_time_s_per_round']) / 2)
     assert result['deploy_params_m'] == pytest.approx(11.220, abs=5e-4)
     assert result['train_params_m'] == result['deploy_params_m']
-    # ResNet-18 at 32x32: 555.5 M MACs per image (spec 1.3) = 1.111 GFLOPs
+    # ResNet-18 at 32x32: 555.5 M MACs per image (the official cifarresnet18) = 1.111 GFLOPs
     assert result['deploy_gflops_per_img'] == pytest.approx(2 * 0.5555, rel=2e-3)
 
 
@@ -135,7 +131,7 @@ def test_reuse_freed_cpu_memory_removes_page_faults():
     64 MiB tensor); with it, later steps reuse the pages of earlier ones."""
     def probe(mode):
         out = subprocess.run([sys.executable, '-c', REUSE_PROBE, mode], check=True,
-                             capture_output=True, text=True, cwd=REPO).stdout.split()
+                             capture_output=True, text=True, cwd=REPO_ROOT).stdout.split()
         return out[0] == 'True', int(out[1])
     applied, faults_on = probe('on')
     assert applied

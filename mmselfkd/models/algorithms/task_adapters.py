@@ -143,7 +143,6 @@ class ClassificationAdapter(TaskAdapter):
 
     task = 'classification'
     default_weights = dict(alpha=2.0, beta=100.0, temperature=4.0)  # official README command
-    probe_size = 64
     features_field = 'model.student.backbone.out_indices'
 
     def __init__(self, student: nn.Module):
@@ -200,7 +199,6 @@ class SegmentationAdapter(DenseAdapter):
 
     task = 'segmentation'
     scope = 'mmseg'
-    probe_size = 64
     features_field = 'model.student.backbone.out_indices (and model.student.neck)'
 
     def __init__(self, student: nn.Module):

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from mmselfkd.models.utils import init_conv_bn
 from mmselfkd.registry import MODELS
-from .utils import check_out_indices, run_layers
+from .utils import check_out_indices, initialised_stage, run_layers
 
 
 class CIFARBasicBlock(nn.Module):
@@ -94,9 +94,7 @@ class CIFARResNet(BaseModule):
         out_channels = self.stage_channels[stage_index]
         blocks = [CIFARBasicBlock(in_channels, out_channels, stride)]
         blocks += [CIFARBasicBlock(out_channels, out_channels) for _ in range(self.num_blocks - 1)]
-        stage = nn.Sequential(*blocks)
-        init_conv_bn(stage)
-        return stage
+        return initialised_stage(blocks)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         return self.forward_stages(x)[0]

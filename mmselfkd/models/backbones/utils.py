@@ -3,6 +3,8 @@ from typing import List, Sequence, Tuple
 
 from torch import Tensor, nn
 
+from mmselfkd.models.utils import init_conv_bn
+
 
 def check_out_indices(out_indices: Sequence[int], num_stages: int, owner: str) -> Tuple[int, ...]:
     """``out_indices`` as a tuple, after checking that it lists increasing stage indices."""
@@ -12,6 +14,13 @@ def check_out_indices(out_indices: Sequence[int], num_stages: int, owner: str) -
         raise ValueError(f'{owner}.out_indices must be increasing stage indices in '
                          f'[0, {num_stages - 1}], got {out_indices}')
     return out_indices
+
+
+def initialised_stage(blocks: Sequence[nn.Module]) -> nn.Sequential:
+    """The blocks as one stage, with the official conv/BN initialisation."""
+    stage = nn.Sequential(*blocks)
+    init_conv_bn(stage)
+    return stage
 
 
 def run_layers(backbone: nn.Module, x: Tensor) -> List[Tensor]:

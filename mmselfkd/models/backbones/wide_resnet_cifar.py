@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from mmselfkd.registry import MODELS
 from mmselfkd.models.utils import init_conv_bn
-from .utils import check_out_indices, run_layers
+from .utils import check_out_indices, initialised_stage, run_layers
 
 BLOCK_STYLES = ('repdistiller', 'kuangliu')
 
@@ -110,9 +110,7 @@ class WideResNet(BaseModule):
                                  self.conv_bias)]
         blocks += [WideBasicBlock(out_channels, out_channels, 1, self.block_style, self.conv_bias)
                    for _ in range(self.num_blocks - 1)]
-        stage = nn.Sequential(*blocks)
-        init_conv_bn(stage)
-        return stage
+        return initialised_stage(blocks)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         return self.forward_stages(x)[0]
