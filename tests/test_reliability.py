@@ -345,3 +345,18 @@ def test_bad_setups_fail_before_training(baseline_run, tmp_path, tiny_cifar100, 
         assert proc.returncode == 1, message
         assert message in proc.stderr and 'Traceback' not in proc.stderr
         assert not glob.glob(str(work_dir / '*.pth'))
+
+
+def test_two_process_resume_equals_the_uninterrupted_run(tmp_path, tiny_cifar100,
+                                                         cifar_options, tool_runner):
+    """With 2 processes (gloo), each process gets back its own random state."""
+    opts = cifar_options(tiny_cifar100, batch_size=4, max_epochs=2)
+    whole, resumed = tmp_path / 'whole', tmp_path / 'resumed'
+    tool_runner(['tools/dist_train.sh', BASELINE, '2', '--work-dir', str(whole),
+                 '--cfg-options', *opts], env={'PORT': '29521'})
+    assert len(_load(whole / 'epoch_1.pth')['random_states']) == 2
+    proc = tool_runner(['tools/dist_train.sh', BASELINE, '2', '--work-dir', str(resumed),
+                        '--resume', str(whole / 'epoch_1.pth'), '--cfg-options', *opts],
+                       env={'PORT': '29522'})
+    assert 'resumed epoch: 1' in _output(proc)
+    _assert_same_training_state(whole / 'epoch_2.pth', resumed / 'epoch_2.pth')
