@@ -70,6 +70,12 @@ def _output(proc):
     return proc.stdout + proc.stderr
 
 
+def _killed_while_writing(name_part):
+    """Environment that makes the tool kill itself (SIGKILL) while writing such a file."""
+    return {'PYTHONPATH': os.pathsep.join([FAULTS, os.environ.get('PYTHONPATH', '')]),
+            'MMSELFKD_TEST_KILL_WRITING': name_part}
+
+
 @pytest.fixture(scope='module')
 def baseline_run(tmp_path_factory, tiny_cifar100):
     """A finished 2-epoch baseline run (kept read-only: tests copy it)."""
@@ -168,9 +174,8 @@ def test_kill_while_writing_export_then_resume(tmp_path, tiny_cifar100, cifar_op
     name; --resume then writes the export and validates the last epoch."""
     opts = cifar_options(tiny_cifar100, batch_size=8, max_epochs=2)
     work_dir = tmp_path / 'run'
-    env = {'PYTHONPATH': os.pathsep.join([FAULTS, os.environ.get('PYTHONPATH', '')]),
-           'MMSELFKD_TEST_KILL_WRITING': 'epoch_2_deploy.pth'}
-    proc = _train(tool_runner, BASELINE, work_dir, opts, check=False, env=env)
+    proc = _train(tool_runner, BASELINE, work_dir, opts, check=False,
+                  env=_killed_while_writing('epoch_2_deploy.pth'))
     assert proc.returncode == -9
     assert osp.isfile(work_dir / 'epoch_2.pth')
     assert not osp.exists(work_dir / 'epoch_2_deploy.pth')  # not a truncated file
@@ -203,9 +208,8 @@ def test_kill_while_saving_a_checkpoint_then_resume(tmp_path, tiny_cifar100, cif
                                                     tool_runner):
     opts = cifar_options(tiny_cifar100, batch_size=8, max_epochs=2)
     work_dir = tmp_path / 'run'
-    env = {'PYTHONPATH': os.pathsep.join([FAULTS, os.environ.get('PYTHONPATH', '')]),
-           'MMSELFKD_TEST_KILL_WRITING': '/.epoch_2.pth'}
-    proc = _train(tool_runner, BASELINE, work_dir, opts, check=False, env=env)
+    proc = _train(tool_runner, BASELINE, work_dir, opts, check=False,
+                  env=_killed_while_writing('/.epoch_2.pth'))
     assert proc.returncode == -9
     assert not osp.exists(work_dir / 'epoch_2.pth')
     proc = _train(tool_runner, BASELINE, work_dir, opts, '--resume')

@@ -13,7 +13,8 @@ from torch import Tensor, nn
 from mmselfkd.models.algorithms.base import BaseSelfKDAlgorithm
 from mmselfkd.utils.compat import load_local_checkpoint
 from mmselfkd.utils.errors import SetupError
-from mmselfkd.utils.export import compare_state_dicts, config_from_checkpoint, deploy_prefix
+from mmselfkd.utils.export import (compare_state_dicts, config_from_checkpoint, deploy_prefix,
+                                   describe_mismatch)
 
 
 def load_for_test(model: nn.Module, path: str) -> Optional[str]:
@@ -52,10 +53,7 @@ def load_for_test(model: nn.Module, path: str) -> Optional[str]:
     missing, unexpected, mis_shaped = compare_state_dicts(state, model.state_dict())
     lines = [f'{path} does not fit the model of this config '
              f'({type(model).__name__}); nothing was evaluated.']
-    for title, keys in (('missing', missing), ('unexpected', unexpected),
-                        ('mis-shaped', mis_shaped)):
-        if keys:
-            lines.append(f'  {len(keys)} {title} keys, e.g. {", ".join(keys[:4])}')
+    lines += describe_mismatch(missing, unexpected, mis_shaped)
     hint = (f' (this checkpoint was trained with {saved_cfg.model.get("type")}; its config '
             'is stored in it)') if saved_cfg is not None else ''
     lines.append(f'Test it with the config it was trained with{hint}, or with the plain config '

@@ -121,6 +121,14 @@ def compare_state_dicts(exported: Dict[str, torch.Tensor], target: Dict[str, tor
     return missing, unexpected, mismatched
 
 
+def describe_mismatch(missing: List[str], unexpected: List[str],
+                      mismatched: List[str]) -> List[str]:
+    """One line per non-empty list of :func:`compare_state_dicts`, with a few examples."""
+    return [f'  {len(keys)} {title} keys, e.g. {", ".join(keys[:4])}'
+            for title, keys in (('missing', missing), ('unexpected', unexpected),
+                                ('mis-shaped', mismatched)) if keys]
+
+
 def build_model_from_config(config: str):
     """Build the model of an mmpretrain/mmseg/mmdet (or mmselfkd) config without weights."""
     from mmengine.registry import MODELS, DefaultScope, init_default_scope

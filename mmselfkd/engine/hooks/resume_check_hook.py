@@ -15,7 +15,8 @@ from mmengine.runner import EpochBasedTrainLoop
 from mmselfkd.engine.hooks.export_hook import checkpoint_folder, is_inside
 from mmselfkd.registry import HOOKS
 from mmselfkd.utils.errors import ConfigError
-from mmselfkd.utils.export import config_from_checkpoint
+from mmselfkd.utils.export import (compare_state_dicts, config_from_checkpoint,
+                                   describe_mismatch)
 from mmselfkd.utils.fileio import remove_stale_temporaries
 
 #: scheduler state that changes while training; everything else defines the schedule
@@ -71,25 +72,19 @@ class ResumeCheckHook(Hook):
     @staticmethod
     def _check_model(runner, checkpoint: dict, source: str) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        expected = {k: v.shape for k, v in model.state_dict().items()}
-        saved = {(k[len('module.'):] if k.startswith('module.') else k): v.shape
+        saved = {(k[len('module.'):] if k.startswith('module.') else k): v
                  for k, v in checkpoint.get('state_dict', {}).items()}
-        missing = sorted(set(expected) - set(saved))
-        unexpected = sorted(set(saved) - set(expected))
-        mis_shaped = sorted(k for k in set(expected) & set(saved) if expected[k] != saved[k])
-        if not (missing or unexpected or mis_shaped):
+        mismatch = compare_state_dicts(saved, model.state_dict())
+        if not any(mismatch):
             return
         saved_cfg = config_from_checkpoint(checkpoint)
         saved_type = saved_cfg.model.get('type') if saved_cfg is not None else 'unknown'
-        lines = [f'--resume {source}: the checkpoint does not hold the model of this config '
-                 f"(checkpoint: {saved_type}, config: {runner.cfg.model.get('type')})."]
-        for title, keys in (('missing', missing), ('unexpected', unexpected),
-                            ('mis-shaped', mis_shaped)):
-            if keys:
-                lines.append(f'  {len(keys)} {title} keys, e.g. {", ".join(keys[:4])}')
-        lines.append('Resume a checkpoint of this config, or start a new run from its '
-                     'weights with --cfg-options load_from=CKPT (non-strict, logged).')
-        raise ConfigError('\n'.join(lines))
+        raise ConfigError('\n'.join(
+            [f'--resume {source}: the checkpoint does not hold the model of this config '
+             f"(checkpoint: {saved_type}, config: {runner.cfg.model.get('type')})."]
+            + describe_mismatch(*mismatch)
+            + ['Resume a checkpoint of this config, or start a new run from its weights with '
+               '--cfg-options load_from=CKPT (non-strict, logged).']))
 
     @staticmethod
     def _check_schedule(runner, checkpoint: dict, source: str) -> None:
