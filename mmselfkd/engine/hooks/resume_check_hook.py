@@ -5,7 +5,6 @@ from collections import Counter
 from typing import Dict, List
 
 import torch
-
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
@@ -119,8 +118,9 @@ class ResumeCheckHook(Hook):
                 'the checkpoint\'s.')
         # the config's schedule, from where the checkpoint stands
         checkpoint['param_schedulers'] = simulated
-        for path, value in values.items():
-            _set_in(checkpoint.setdefault('optimizer', {}), path, value)
+        if 'optimizer' in checkpoint:
+            for path, value in values.items():
+                _set_in(checkpoint['optimizer'], path, value)
         what = ('jumps to the config\'s values:\n' + '\n'.join(f'  {j}' for j in jumps)
                 if jumps else 'which continues what the run used so far')
         runner.logger.warning(f'resumed with the config\'s schedule ({step}), {what}\n'
