@@ -205,6 +205,15 @@ def test_bad_config_is_reported_at_build_time(mmpretrain_scope):
         build_ffsd(one_stage)
 
 
+@pytest.mark.parametrize('weight', ['lambda_div', 'lambda_fusion', 'lambda_sd'])
+def test_negative_or_nan_loss_weights_are_config_errors(mmpretrain_scope, weight):
+    from mmselfkd.utils.errors import ConfigError
+    for value in (-1e-5, float('nan')):
+        with pytest.raises(ConfigError, match=f'model.{weight} must be a loss weight >= 0'):
+            build_ffsd(**{weight: value})
+    build_ffsd(**{weight: 0.0})  # zero switches the term off
+
+
 # ---------------------------------------------------------- gradient routing (5.4)
 
 def grads(module):
