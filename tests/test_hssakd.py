@@ -296,6 +296,22 @@ def test_offline_checkpoint_errors(tmp_path, mmpretrain_scope):
               deploy='peer')
 
 
+def test_branch_classes_must_match_every_head(mmpretrain_scope):
+    """The joint label ``4 * y + k`` needs the branches' ``num_classes`` equal to each
+    network's head: a mismatch is a config error at build time, not a wrong joint space."""
+    from mmselfkd.utils.errors import ConfigError
+    ten = dict(BRANCHES, num_classes=10)
+    with pytest.raises(ConfigError, match=r'model.aux_branches.num_classes is 10, but the '
+                       r'head of model.student has 100 classes.*num_classes=100'):
+        build(mode='teacher', aux_branches=ten)
+    peer = classifier_cfg()
+    peer['head']['num_classes'] = 10
+    with pytest.raises(ConfigError, match=r'head of model.peer has 10 classes'):
+        build(mode='online', peer=peer)
+    with pytest.raises(ConfigError, match=r'head of model.teacher has 10 classes'):
+        build(mode='offline', teacher=peer)
+
+
 def test_teacher_mode_joint_and_frozen(tmp_path, mmpretrain_scope):
     joint = build(mode='teacher').train()
     losses = run_loss(joint)

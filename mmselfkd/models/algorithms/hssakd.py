@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from mmselfkd.models.losses import kl_divergence
 from mmselfkd.models.utils import NUM_ROTATIONS, joint_labels, rotate_batch
 from mmselfkd.registry import MODELS
+from mmselfkd.utils.errors import ConfigError
 from mmselfkd.utils.export import compare_state_dicts
 from .base import BaseSelfKDAlgorithm, build_host_model
 
@@ -228,9 +229,17 @@ class HSSAKD(BaseSelfKDAlgorithm):
         if isinstance(cfg['type'], str) and '.' not in cfg['type']:
             cfg.setdefault('_scope_', 'mmselfkd')
         try:
-            return MODELS.build(cfg, default_args=dict(backbone=classifier.backbone))
+            branches = MODELS.build(cfg, default_args=dict(backbone=classifier.backbone))
         except (TypeError, ValueError) as error:
             raise type(error)(f'model.aux_branches (for the {owner}): {error}') from None
+        head_classes = getattr(classifier.head, 'num_classes', None)
+        if head_classes is not None and branches.num_classes != head_classes:
+            # the joint label 4 * y + k and the KL between joint heads need the head's classes
+            raise ConfigError(
+                f'model.aux_branches.num_classes is {branches.num_classes}, but the head of '
+                f'model.{owner} has {head_classes} classes; the joint (class x rotation) heads '
+                f'need the same classes: set model.aux_branches.num_classes={head_classes}')
+        return branches
 
     @staticmethod
     def _freeze(*modules: nn.Module) -> None:
