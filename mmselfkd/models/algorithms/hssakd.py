@@ -86,7 +86,7 @@ def offline_losses(student: NetOutputs, teacher: NetOutputs, labels: Tensor, tem
 
 def is_official_teacher(checkpoint) -> bool:
     """True for a checkpoint written by the official HSAKD code (winycg/HSAKD
-    ``train_teacher_cifar.py:364-370``: ``{'net': model.state_dict(), 'acc', 'epoch',
+    ``train_teacher_cifar.py:363-369``: ``{'net': model.state_dict(), 'acc', 'epoch',
     'optimizer'}`` of a ``*_aux`` model with ``backbone.*`` and ``auxiliary_classifier.*``)."""
     return (isinstance(checkpoint, dict) and isinstance(checkpoint.get('net'), dict)
             and any(k.startswith('auxiliary_classifier.') for k in checkpoint['net']))
