@@ -19,6 +19,7 @@ from mmselfkd.models.losses import (at_least_float32, discriminator_bce, kl_dive
 from mmselfkd.models.utils import (LabelLoss, add_head_scores, backbone_outputs,
                                    classifier_logits, classifier_predictions, head_label_loss)
 from mmselfkd.registry import MODELS
+from mmselfkd.utils.errors import ConfigError
 from .base import BaseSelfKDAlgorithm, build_module
 
 
@@ -163,6 +164,13 @@ class MixSKD(BaseSelfKDAlgorithm):
         init_cfg: initialisation config of the wrapper.
     """
 
+    #: a batch of one image mixes it with itself (``perm`` is the identity, ``x_mix = x``):
+    #: the mutual KL and feature terms are 0 and the self-teacher and discriminators see
+    #: one view twice. A last batch of 1 in an epoch is trained on, as the official
+    #: script does (its loaders keep the last batch: ``dataloader/dataloaders.py:226``,
+    #: ``main_mixskd_imagenet.py:198``).
+    min_batch_size = 2
+
     def __init__(self, student: Union[dict, nn.Module],
                  self_teacher: Union[dict, nn.Module] = dict(type='mmselfkd.StageAggregator'),
                  mixup_alpha: float = 0.4, temperature: float = 3.0,
@@ -201,6 +209,7 @@ class MixSKD(BaseSelfKDAlgorithm):
             self_teacher.setdefault('in_channels', [channels[-1]] * len(channels))
             self_teacher.setdefault('num_classes', num_classes)
         self.self_teacher = build_module(self_teacher, 'self_teacher')
+        self._check_self_teacher([channels[-1]] * len(channels), num_classes)
         if not mixup_cls_loss:
             # outside the loss graph, as in the CIFAR script; frozen so that DDP does not
             # wait for it
@@ -231,6 +240,19 @@ class MixSKD(BaseSelfKDAlgorithm):
             raise ValueError('model.student.backbone.out_indices must list every stage, '
                              f'{tuple(range(num_stages))}, for the auxiliary branches; got '
                              f'{tuple(out_indices)}')
+
+    def _check_self_teacher(self, in_channels: List[int], num_classes: int) -> None:
+        """The self-teacher classifies the concatenated stage features into the head's
+        classes; a mismatch would otherwise surface as a shape error at the first step."""
+        needs = (('num_classes', num_classes, "the classes of model.student's head"),
+                 ('in_channels', in_channels, "model.student's last-stage width per stage"))
+        for name, expected, meaning in needs:
+            value = getattr(self.self_teacher, name, None)
+            if value is not None and value != expected:
+                raise ConfigError(
+                    f'model.self_teacher.{name} is {value}, but MixSKD needs {expected} '
+                    f'({meaning}): set model.self_teacher.{name}={expected} or leave it out '
+                    'to have it filled in')
 
     def extract_stages(self, inputs: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
         """Stage features ``phi_1 .. phi_S`` and logits ``z_1 .. z_S`` of every input row.
