@@ -1,5 +1,5 @@
 # Plain ResNet-18 with HSSAKD's official ImageNet data, recipe and network (winycg/HSAKD
-# train_*_imagenet.py, spec 3.5): RandomResizedCrop 224 + flip, ImageNet normalisation, batch
+# train_*_imagenet.py): RandomResizedCrop 224 + flip, ImageNet normalisation, batch
 # 256 (8 GPUs x 32), SGD lr 0.1, momentum 0.9, wd 1e-4, x0.1 at epochs 30/60/90 of 100, seed
 # 0; torchvision's ResNet init (Kaiming fan-out, BN 1/0, no zero-init residual, default FC
 # init). The fair baseline of the configs/hssakd/ ImageNet runs with this network (the
