@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.optim import OptimWrapper
 
 from mmselfkd.models.algorithms.base import model_config_from_file
@@ -638,23 +638,29 @@ def _twin(network, dataset):
 @pytest.mark.parametrize('path', sorted(glob.glob(f'{CFG}/*.py')), ids=osp.basename)
 def test_shipped_networks_are_their_baseline_twins(path):
     """Every network of a method config is, key for key, the classifier of its fair baseline
-    (online: both peers; teacher runs: the teacher; offline: student and teacher)."""
+    (online: both peers; teacher runs: the teacher; offline: student and teacher), inherited
+    from it or read from its file (dict(cfg_path=...))."""
     model = Config.fromfile(path, import_custom_modules=False).model.to_dict()
     name = osp.basename(path)[:-len('.py')]
     dataset = 'cifar100' if '_cifar100_' in name else 'imagenet'
     networks, mode = name.split(f'_{dataset}_')
     mode = mode.split('_')[0]
+
+    def is_twin(field, network):
+        twin = f'configs/baseline/{network}_{dataset}_hssakd.py'
+        cfg = model[field]
+        if 'cfg_path' in cfg:
+            assert osp.samefile(cfg['cfg_path'], twin)
+            cfg = model_config_from_file(cfg, field)
+        return cfg == _twin(network, dataset)
+
     if mode == 'online':
-        assert model['student'] == model['peer'] == _twin(networks, dataset)
+        assert is_twin('student', networks) and is_twin('peer', networks)
     elif mode == 'teacher':
-        assert model['student'] == _twin(networks, dataset)
+        assert is_twin('student', networks)
     else:
         teacher, student = networks.split('_to_')
-        assert model['student'] == _twin(student, dataset)
-        # the teacher network is read from its twin's file (dict(cfg_path=...))
-        assert osp.samefile(model['teacher']['cfg_path'],
-                            f'configs/baseline/{teacher}_{dataset}_hssakd.py')
-        assert model_config_from_file(model['teacher'], 'teacher') == _twin(teacher, dataset)
+        assert is_twin('student', student) and is_twin('teacher', teacher)
     assert model['mode'] == {'student': 'offline'}.get(mode, mode)
 
 
@@ -690,7 +696,7 @@ def test_online_train_resume_test_export(tmp_path, tiny_cifar100, cifar_options,
     tool_runner(['tools/export.py', ckpt, out])
     exported = torch.load(out, weights_only=True)['state_dict']
     cfg = Config.fromfile(config)
-    plain_cfg = copy.deepcopy(cfg.model.student)
+    plain_cfg = ConfigDict(model_config_from_file(cfg.model.student, 'student'))
     plain_cfg.backbone.depth = 8
     plain_cfg.data_preprocessor = cfg.data_preprocessor
     plain = MODELS.build(plain_cfg).eval()

@@ -110,9 +110,10 @@ def _teacher_checkpoint(path):
     from mmselfkd import register_all_modules
     register_all_modules(host='mmpretrain')
     cfg = Config.fromfile('configs/hssakd/wrn40-2_cifar100_teacher.py')
-    cfg.model.student.backbone.depth = 10
-    cfg.model.student.backbone.widen_factor = 1
-    cfg.model.student.head.in_channels = 64
+    # merged as --cfg-options are: the config names the student by its baseline's file
+    cfg.merge_from_dict({'model.student.backbone.depth': 10,
+                         'model.student.backbone.widen_factor': 1,
+                         'model.student.head.in_channels': 64})
     cfg.model.data_preprocessor = cfg.data_preprocessor
     torch.manual_seed(0)
     torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, path)

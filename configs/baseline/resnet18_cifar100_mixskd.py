@@ -3,30 +3,18 @@
 # decay 5e-4, 5-epoch per-iteration warm-up + steps at 105/155 of 205 epochs, stem without
 # ReLU, PyTorch default init). Self-KD-Lib's own baseline (main.py) uses batch 128 for 200
 # epochs and a stem ReLU instead, which is why this config exists.
-_base_ = ['../_base_/datasets/cifar100_bs128.py', '../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/models/resnet18_cifar.py', '../_base_/datasets/cifar100_bs128.py',
+    '../_base_/default_runtime.py'
+]
 
 data_preprocessor = dict(mean=[129.310, 124.109, 112.404], std=[68.213, 65.407, 70.406])
 train_dataloader = dict(batch_size=64)
 val_dataloader = dict(batch_size=64)
 test_dataloader = val_dataloader
 
-model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='mmselfkd.ResNet_CIFAR',
-        depth=18,
-        stem_relu=False,
-        out_indices=(3, ),
-        zero_init_residual=False,
-        init_cfg=None),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=512,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=None))
+# MixSKD's CIFAR ResNet-18: no ReLU after the stem BN
+model = dict(backbone=dict(type='mmselfkd.ResNet_CIFAR', stem_relu=False))
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True))

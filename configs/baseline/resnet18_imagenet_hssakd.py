@@ -1,24 +1,19 @@
 # Plain ResNet-18 with HSSAKD's official ImageNet data, recipe and network (winycg/HSAKD
-# train_*_imagenet.py, spec 3.5): RandomResizedCrop 224 + flip, ImageNet normalisation, batch
+# train_*_imagenet.py): RandomResizedCrop 224 + flip, ImageNet normalisation, batch
 # 256 (8 GPUs x 32), SGD lr 0.1, momentum 0.9, wd 1e-4, x0.1 at epochs 30/60/90 of 100, seed
 # 0; torchvision's ResNet init (Kaiming fan-out, BN 1/0, no zero-init residual, default FC
 # init). The fair baseline of the configs/hssakd/ ImageNet runs with this network (the
 # official README's 69.75 is torchvision's pretrained ResNet-18, not a rerun).
 # Launch on 8 GPUs: bash tools/dist_train.sh configs/baseline/resnet18_imagenet_hssakd.py 8
-_base_ = ['mmpretrain::_base_/datasets/imagenet_bs32.py', '../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/models/linear_classifier.py', 'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    '../_base_/default_runtime.py'
+]
 
 model = dict(
-    type='ImageClassifier',
     # every stage is returned: the taps of HSSAKD's auxiliary branches
     backbone=dict(type='ResNet', depth=18, out_indices=(0, 1, 2, 3), zero_init_residual=False),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=512,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=None))
+    head=dict(num_classes=1000, in_channels=512))
 
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[30, 60, 90], gamma=0.1)

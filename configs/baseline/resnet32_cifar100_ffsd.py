@@ -1,19 +1,7 @@
 # Plain CIFAR ResNet-32 with FFSD's official data and SGD recipe: the fair baseline of
 # configs/ffsd/resnet32_cifar100.py (the leader's architecture and init, reflect-pad crop,
 # FFSD normalisation, batch 128, SGD-Nesterov 0.1, wd 1e-4, 299 epochs, x0.1 at 150/225).
-_base_ = ['../_base_/datasets/cifar100_bs128.py', '../_base_/default_runtime.py']
-
-data_preprocessor = dict(
-    num_classes=100,
-    mean=[129.3105, 124.0575, 112.4295],
-    std=[68.1615, 65.382, 70.431],
-    to_rgb=False)
-train_pipeline = [
-    dict(type='RandomCrop', crop_size=32, padding=4, padding_mode='reflect'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(batch_size=128, dataset=dict(pipeline=train_pipeline))
+_base_ = ['../ffsd/_base_/cifar100_data.py', '../_base_/default_runtime.py']
 
 model = dict(
     type='ImageClassifier',

@@ -3,18 +3,10 @@
 # network: mmpretrain's ResNet_CIFAR is that network (equal outputs with equal weights), with
 # its Kaiming fan-out / BN(1, 0) init, no zero-init residual and PyTorch's default FC init, as
 # official. The fair baseline of the configs/hssakd/ runs with this network.
-_base_ = ['../hssakd/_base_/cifar100_hssakd.py']
+_base_ = ['../hssakd/_base_/cifar100_hssakd.py', '../_base_/models/linear_classifier.py']
 
 model = dict(
-    type='ImageClassifier',
     # all 4 stages feed HSSAKD's branches
     backbone=dict(type='ResNet_CIFAR', depth=50, out_indices=(0, 1, 2, 3),
                   zero_init_residual=False),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=2048,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=None))
+    head=dict(in_channels=2048))

@@ -3,23 +3,18 @@
 # per-iteration warm-up + per-epoch cosine over 300 epochs, Kaiming fan-out init, no
 # zero-init of the last BN, PyTorch default init of the classifier).
 # Launch: bash tools/dist_train.sh configs/baseline/resnet50_imagenet_mixskd.py 8
-_base_ = ['mmpretrain::_base_/datasets/imagenet_bs32.py', '../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/models/linear_classifier.py', 'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    '../_base_/default_runtime.py'
+]
 
 train_dataloader = dict(batch_size=16)
 val_dataloader = dict(batch_size=16)
 test_dataloader = val_dataloader
 
 model = dict(
-    type='ImageClassifier',
     backbone=dict(type='ResNet', depth=50, out_indices=(3, ), zero_init_residual=False),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=2048,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=None))
+    head=dict(num_classes=1000, in_channels=2048))
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=False))

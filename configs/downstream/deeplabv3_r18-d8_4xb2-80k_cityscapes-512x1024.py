@@ -1,29 +1,11 @@
-# DeepLabV3 with a ResNet-18-D8 backbone on Cityscapes, 512x1024 crops, 4 GPUs x 2 images, 80k
-# iterations: mmseg's standard recipe
-# (deeplabv3/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py) with the 7x7 stem and keys of
-# mmpretrain's ResNet instead of ResNetV1c, and the head widths of mmseg's ResNet-18 configs.
-# The backbone comes from a self-distilled ImageNet ResNet-18 (e.g.
-# configs/frskd/resnet18_imagenet.py), exported with tools/export.py and passed as
-# `backbone_checkpoint`:
-#
-#   python tools/export.py work_dirs/resnet18_imagenet/epoch_100.pth backbone.pth \
-#       --part backbone --check configs/downstream/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py
-#   bash tools/dist_train.sh configs/downstream/deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py 4 \
-#       --cfg-options backbone_checkpoint=backbone.pth
-_base_ = 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py'
-
-# the exported backbone (tools/export.py --part backbone); set it with
-# `--cfg-options backbone_checkpoint=PATH`
-backbone_checkpoint = None
+# DeepLabV3 ResNet-18-D8 on Cityscapes, 512x1024 crops, 4 GPUs x 2 images, 80k iterations:
+# everything as deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py but the depth and the head
+# widths of mmseg's ResNet-18 configs; the backbone comes from a self-distilled ImageNet
+# ResNet-18 (e.g. configs/frskd/resnet18_imagenet.py). README.md, "From self-distillation to
+# segmentation and detection".
+_base_ = './deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py'
 
 model = dict(
-    # the base loads open-mmlab://resnet50_v1c; mmseg refuses both pretrained and init_cfg
-    pretrained=None,
-    backbone=dict(
-        # mmseg's ResNet (V1b) has the keys of mmpretrain's ResNet; the base's ResNetV1c
-        # (deep stem) would leave the stem random. The d8 strides and dilations stay.
-        type='ResNet',
-        depth=18,
-        init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint, prefix='backbone.')),
+    backbone=dict(depth=18),
     decode_head=dict(in_channels=512, channels=128),
     auxiliary_head=dict(in_channels=256, channels=64))

@@ -1,22 +1,7 @@
-# RetinaNet with a ResNet-18-FPN on COCO 2017, 1333x800, 8 GPUs x 2 images, 12 epochs: mmdet's
-# standard recipe (retinanet/retinanet_r50_fpn_1x_coco.py); mmdet's ResNet has the keys of
-# mmpretrain's ResNet. The backbone comes from a self-distilled ImageNet ResNet-18 (e.g.
-# configs/frskd/resnet18_imagenet.py), exported with tools/export.py and passed as
-# `backbone_checkpoint`:
-#
-#   python tools/export.py work_dirs/resnet18_imagenet/epoch_100.pth backbone.pth \
-#       --part backbone --check configs/downstream/retinanet_r18_fpn_1x_coco.py
-#   bash tools/dist_train.sh configs/downstream/retinanet_r18_fpn_1x_coco.py 8 \
-#       --cfg-options backbone_checkpoint=backbone.pth
-_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+# RetinaNet ResNet-18-FPN on COCO 2017, 1333x800, 8 GPUs x 2 images, 12 epochs: everything as
+# retinanet_r50_fpn_1x_coco.py but the depth (FPN inputs of 64-512 channels); the backbone
+# comes from a self-distilled ImageNet ResNet-18 (e.g. configs/frskd/resnet18_imagenet.py).
+# README.md, "From self-distillation to segmentation and detection".
+_base_ = './retinanet_r50_fpn_1x_coco.py'
 
-# the exported backbone (tools/export.py --part backbone); set it with
-# `--cfg-options backbone_checkpoint=PATH`
-backbone_checkpoint = None
-
-model = dict(
-    backbone=dict(
-        depth=18,
-        # replaces torchvision://resnet50; the base's frozen_stages=1 and norm_eval stay
-        init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint, prefix='backbone.')),
-    neck=dict(in_channels=[64, 128, 256, 512]))
+model = dict(backbone=dict(depth=18), neck=dict(in_channels=[64, 128, 256, 512]))

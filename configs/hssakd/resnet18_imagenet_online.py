@@ -1,4 +1,4 @@
-# HSSAKD online on ImageNet (winycg/HSAKD train_online_kd_imagenet.py, spec 3.5): two ResNet-18
+# HSSAKD online on ImageNet (winycg/HSAKD train_online_kd_imagenet.py): two ResNet-18
 # peers on 4-rotation batches (256 images = 1024 rows per step), each with CE + joint CE on 4
 # auxiliary branches, plus mutual KL (T=3) of the final and auxiliary heads; official ImageNet
 # recipe (see the baseline twin). Deployed: `student` (peer A).

@@ -1,13 +1,6 @@
-# HSAKD teacher pre-training, joint variant ("Teacher*" of the paper): ResNet-32x4 and its 3
-# auxiliary branches trained from scratch with CE on unrotated rows + joint CE on all
-# rotated rows (winycg/HSAKD train_teacher_cifar.py without --freezed, spec 3.4 L_T).
-# Its checkpoint is the `teacher_checkpoint` of the student configs.
-# The network is the baseline twin's classifier (same data, recipe and init).
-_base_ = ['../baseline/resnet32x4_cifar100_hssakd.py']
+# HSAKD teacher pre-training, joint variant, of a ResNet-32x4 (settings:
+# ./_base_/teacher.py). The network is the classifier of the fair baseline
+# configs/baseline/resnet32x4_cifar100_hssakd.py.
+_base_ = ['./_base_/teacher.py']
 
-model = dict(
-    _delete_=True,
-    type='mmselfkd.HSSAKD',
-    mode='teacher',
-    student={{_base_.model}},
-    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100))
+model = dict(student=dict(cfg_path='{{ fileDirname }}/../baseline/resnet32x4_cifar100_hssakd.py'))

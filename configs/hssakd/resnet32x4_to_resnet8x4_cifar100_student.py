@@ -1,21 +1,12 @@
-# HSAKD offline student (IJCAI 2021): ResNet-8x4 with 3 auxiliary branches learns from a ResNet-32x4
-# teacher trained by configs/hssakd/resnet32x4_cifar100_teacher.py (or _teacher_frozen.py):
-# CE on unrotated rows + KL (T=3) of every auxiliary joint head and of the final head
-# over all rotated rows (winycg/HSAKD train_student_cifar.py, spec 3.4 L_S).
+# HSAKD offline student ResNet-8x4 with a ResNet-32x4 teacher (settings:
+# ./_base_/offline.py): the networks are the classifiers of the fair baselines
+# configs/baseline/resnet8x4_cifar100_hssakd.py (student) and
+# configs/baseline/resnet32x4_cifar100_hssakd.py (teacher). Train the teacher with
+# resnet32x4_cifar100_teacher.py (or _teacher_frozen.py), then
 #   python tools/train.py configs/hssakd/resnet32x4_to_resnet8x4_cifar100_student.py \
 #       --cfg-options model.teacher_checkpoint=work_dirs/TEACHER_RUN/best_....pth
-# Fair baseline: configs/baseline/resnet8x4_cifar100_hssakd.py.
-# The student is the baseline twin's classifier (same data, recipe and init).
-_base_ = ['../baseline/resnet8x4_cifar100_hssakd.py']
+_base_ = ['./_base_/offline.py']
 
 model = dict(
-    _delete_=True,
-    type='mmselfkd.HSSAKD',
-    mode='offline',
-    student={{_base_.model}},
-    # the teacher network: the classifier of its fair baseline
-    teacher=dict(cfg_path='{{ fileDirname }}/../baseline/resnet32x4_cifar100_hssakd.py'),
-    # a checkpoint of the teacher run (keys student.*, aux_branches.*)
-    teacher_checkpoint=None,
-    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100),
-    temperature=3.0)
+    student=dict(cfg_path='{{ fileDirname }}/../baseline/resnet8x4_cifar100_hssakd.py'),
+    teacher=dict(cfg_path='{{ fileDirname }}/../baseline/resnet32x4_cifar100_hssakd.py'))

@@ -1,8 +1,8 @@
-# HSAKD teacher pre-training, frozen variant ("Teacher" of the paper): a trained plain
-# ResNet-50 (set model.classifier_checkpoint, e.g. a checkpoint of
-# configs/baseline/resnet50_cifar100_hssakd.py) is frozen in eval mode; only the 4
-# auxiliary branches learn the joint labels, on detached features, for 100 epochs with
-# steps at 30/60/90 (train_teacher_freezed.sh, spec 3.4).
+# HSAKD teacher pre-training, frozen variant ("Teacher" of the IJCAI paper): a trained plain
+# ResNet-50 (CIFAR) (model.classifier_checkpoint, e.g. a checkpoint of
+# configs/baseline/resnet50_cifar100_hssakd.py) is frozen in eval mode; only the auxiliary
+# branches learn the joint labels, on detached features, for 100 epochs with steps at
+# 30/60/90 (winycg/HSAKD train_teacher_freezed.sh: --freezed --epochs 100).
 #   python tools/train.py configs/hssakd/resnet50_cifar100_teacher_frozen.py \
 #       --cfg-options model.classifier_checkpoint=work_dirs/BASELINE/best.pth
 _base_ = ['./resnet50_cifar100_teacher.py']

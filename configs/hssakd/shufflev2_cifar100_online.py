@@ -1,25 +1,9 @@
-# HSSAKD online (TNNLS 2022): two ShuffleNetV2 peers trained together on 4-rotation
-# batches, each with CE + joint (class x rotation) CE on 3 auxiliary branches, plus mutual KL
-# (T=3) of the final and auxiliary heads (winycg/HSAKD train_online_kd_cifar.py, spec 3.4;
-# lr 0.01 as train_online_kd_cifar.sh). Deployed: `student` (peer A).
-# Fair baseline: configs/baseline/shufflev2_cifar100_hssakd.py (the peers equal its classifier).
-_base_ = ['../baseline/shufflev2_cifar100_hssakd.py']
+# HSSAKD online with two ShuffleNetV2 peers (settings: ./_base_/online.py). The peers are
+# the classifier of the fair baseline configs/baseline/shufflev2_cifar100_hssakd.py.
+# Here: the official init of this network's branch classifiers; lr 0.01 as
+# train_online_kd_cifar.sh for this network.
+_base_ = ['./_base_/online.py']
 
-_net = {{_base_.model}}
-model = dict(
-    _delete_=True,
-    type='mmselfkd.HSSAKD',
-    mode='online',
-    student=_net,
-    peer=_net,
-    # the official branch classifiers' init of this network
-    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100, fc_init='default'),
-    temperature=3.0,
-    deploy='student',
-    val_heads=('peer', ))
-
-val_evaluator = [
-    dict(type='Accuracy', topk=(1, 5)),
-    dict(type='mmselfkd.MultiHeadAccuracy', heads=['peer']),
-]
-test_evaluator = val_evaluator
+_net = dict(cfg_path='{{ fileDirname }}/../baseline/shufflev2_cifar100_hssakd.py')
+model = dict(student=_net, peer=_net, aux_branches=dict(fc_init='default'))
+optim_wrapper = dict(optimizer=dict(lr=0.01))

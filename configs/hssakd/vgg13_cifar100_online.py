@@ -1,25 +1,7 @@
-# HSSAKD online (TNNLS 2022): two VGG-13 (BN) peers trained together on 4-rotation batches,
-# each with CE + joint (class x rotation) CE on 4 auxiliary branches, plus mutual KL (T=3)
-# of the final and auxiliary heads (winycg/HSAKD train_online_kd_cifar.py, spec 3.4). The
-# branches' layers and classifiers keep PyTorch's default init: the official VGG branch
-# init is never called (spec 3.8). Deployed: `student` (peer A).
-# Fair baseline: configs/baseline/vgg13_cifar100_hssakd.py (the peers equal its classifier).
-_base_ = ['../baseline/vgg13_cifar100_hssakd.py']
+# HSSAKD online with two VGG-13 (BN) peers (settings: ./_base_/online.py). The peers are
+# the classifier of the fair baseline configs/baseline/vgg13_cifar100_hssakd.py.
+# Here: the official init of this network's branch classifiers.
+_base_ = ['./_base_/online.py']
 
-_net = {{_base_.model}}
-model = dict(
-    _delete_=True,
-    type='mmselfkd.HSSAKD',
-    mode='online',
-    student=_net,
-    peer=_net,
-    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100, fc_init='default'),
-    temperature=3.0,
-    deploy='student',
-    val_heads=('peer', ))
-
-val_evaluator = [
-    dict(type='Accuracy', topk=(1, 5)),
-    dict(type='mmselfkd.MultiHeadAccuracy', heads=['peer']),
-]
-test_evaluator = val_evaluator
+_net = dict(cfg_path='{{ fileDirname }}/../baseline/vgg13_cifar100_hssakd.py')
+model = dict(student=_net, peer=_net, aux_branches=dict(fc_init='default'))

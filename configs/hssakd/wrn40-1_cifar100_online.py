@@ -1,7 +1,6 @@
-# HSSAKD online with two WRN-40-1 peers: everything as wrn40-2_cifar100_online.py but the
-# width. Fair baseline: configs/baseline/wrn40-1_cifar100_hssakd.py (the peers equal its
-# classifier; tests/test_hssakd.py checks it).
-_base_ = ['./wrn40-2_cifar100_online.py']
+# HSSAKD online with two WRN-40-1 peers (settings: ./_base_/online.py). The peers are
+# the classifier of the fair baseline configs/baseline/wrn40-1_cifar100_hssakd.py.
+_base_ = ['./_base_/online.py']
 
-_net = dict(backbone=dict(widen_factor=1), head=dict(in_channels=64))
+_net = dict(cfg_path='{{ fileDirname }}/../baseline/wrn40-1_cifar100_hssakd.py')
 model = dict(student=_net, peer=_net)

@@ -1,21 +1,12 @@
-# HSAKD offline student (IJCAI 2021): WRN-16-2 with 3 auxiliary branches learns from a WRN-40-2
-# teacher trained by configs/hssakd/wrn40-2_cifar100_teacher.py (or _teacher_frozen.py):
-# CE on unrotated rows + KL (T=3) of every auxiliary joint head and of the final head
-# over all rotated rows (winycg/HSAKD train_student_cifar.py, spec 3.4 L_S).
+# HSAKD offline student WRN-16-2 with a WRN-40-2 teacher (settings:
+# ./_base_/offline.py): the networks are the classifiers of the fair baselines
+# configs/baseline/wrn16-2_cifar100_hssakd.py (student) and
+# configs/baseline/wrn40-2_cifar100_hssakd.py (teacher). Train the teacher with
+# wrn40-2_cifar100_teacher.py (or _teacher_frozen.py), then
 #   python tools/train.py configs/hssakd/wrn40-2_to_wrn16-2_cifar100_student.py \
 #       --cfg-options model.teacher_checkpoint=work_dirs/TEACHER_RUN/best_....pth
-# Fair baseline: configs/baseline/wrn16-2_cifar100_hssakd.py.
-# The student is the baseline twin's classifier (same data, recipe and init).
-_base_ = ['../baseline/wrn16-2_cifar100_hssakd.py']
+_base_ = ['./_base_/offline.py']
 
 model = dict(
-    _delete_=True,
-    type='mmselfkd.HSSAKD',
-    mode='offline',
-    student={{_base_.model}},
-    # the teacher network: the classifier of its fair baseline
-    teacher=dict(cfg_path='{{ fileDirname }}/../baseline/wrn40-2_cifar100_hssakd.py'),
-    # a checkpoint of the teacher run (keys student.*, aux_branches.*)
-    teacher_checkpoint=None,
-    aux_branches=dict(type='mmselfkd.HSSAKDBranches', num_classes=100),
-    temperature=3.0)
+    student=dict(cfg_path='{{ fileDirname }}/../baseline/wrn16-2_cifar100_hssakd.py'),
+    teacher=dict(cfg_path='{{ fileDirname }}/../baseline/wrn40-2_cifar100_hssakd.py'))

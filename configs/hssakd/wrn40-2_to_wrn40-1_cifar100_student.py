@@ -1,10 +1,12 @@
-# HSAKD offline student WRN-40-1 with the WRN-40-2 teacher of
-# configs/hssakd/wrn40-2_cifar100_teacher.py (or _teacher_frozen.py): everything as
-# wrn40-2_to_wrn16-2_cifar100_student.py but the student network.
+# HSAKD offline student WRN-40-1 with a WRN-40-2 teacher (settings:
+# ./_base_/offline.py): the networks are the classifiers of the fair baselines
+# configs/baseline/wrn40-1_cifar100_hssakd.py (student) and
+# configs/baseline/wrn40-2_cifar100_hssakd.py (teacher). Train the teacher with
+# wrn40-2_cifar100_teacher.py (or _teacher_frozen.py), then
 #   python tools/train.py configs/hssakd/wrn40-2_to_wrn40-1_cifar100_student.py \
 #       --cfg-options model.teacher_checkpoint=work_dirs/TEACHER_RUN/best_....pth
-# Fair baseline: configs/baseline/wrn40-1_cifar100_hssakd.py (the student equals its
-# classifier; tests/test_hssakd.py checks it).
-_base_ = ['./wrn40-2_to_wrn16-2_cifar100_student.py']
+_base_ = ['./_base_/offline.py']
 
-model = dict(student=dict(backbone=dict(depth=40, widen_factor=1), head=dict(in_channels=64)))
+model = dict(
+    student=dict(cfg_path='{{ fileDirname }}/../baseline/wrn40-1_cifar100_hssakd.py'),
+    teacher=dict(cfg_path='{{ fileDirname }}/../baseline/wrn40-2_cifar100_hssakd.py'))

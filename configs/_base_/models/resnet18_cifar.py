@@ -2,19 +2,13 @@
 # network of the FRSKD and MixSKD CIFAR experiments. The official code uses PyTorch's
 # default initialisation and no zero-init of the last BN of each block, so mmpretrain's
 # Kaiming/zero-init defaults are switched off (init_cfg=None, zero_init_residual=False).
+_base_ = ['./linear_classifier.py']
+
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
         type='ResNet_CIFAR',
         depth=18,
         out_indices=(3, ),
         zero_init_residual=False,
         init_cfg=None),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead',
-        num_classes=100,
-        in_channels=512,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5),
-        init_cfg=None))
+    head=dict(in_channels=512))

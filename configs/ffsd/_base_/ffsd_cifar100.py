@@ -1,20 +1,8 @@
-# FFSD's official CIFAR-100 recipe (SJLeo/FFSD: cifar.py -> CIFARTrainer.py, options.py,
-# data/cifar100.py; spec section 4.4). Architecture configs set model.architecture.
-_base_ = ['../../_base_/datasets/cifar100_bs128.py', './ffsd_runtime.py']
+# FFSD's official CIFAR-100 recipe (SJLeo/FFSD cifar.py -> CIFARTrainer.py with the
+# options/options.py defaults, which the README command keeps; configs/ffsd/README.md,
+# "Recipe"). Architecture configs set model.architecture.
+_base_ = ['./cifar100_data.py', './ffsd_runtime.py']
 
-# official Normalize((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)) x 255
-data_preprocessor = dict(
-    num_classes=100,
-    mean=[129.3105, 124.0575, 112.4295],
-    std=[68.1615, 65.382, 70.431],
-    to_rgb=False)
-# official: Pad(4, reflect) -> HFlip -> RandomCrop(32); crop and flip commute in distribution
-train_pipeline = [
-    dict(type='RandomCrop', crop_size=32, padding=4, padding_mode='reflect'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(batch_size=128, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=128)
 test_dataloader = val_dataloader
 

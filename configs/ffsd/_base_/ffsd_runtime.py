@@ -1,6 +1,7 @@
 # FFSD's method settings shared by every dataset (SJLeo/FFSD CIFARTrainer.py and
-# ImageNetTrainer.py, spec 4.3/4.4): loss weights, separate optimizers, lambda warm-up,
-# per-network DDP. Dataset configs add the data, evaluators and schedule.
+# ImageNetTrainer.py; the loss weights are the options/options.py defaults, lines 46-50):
+# loss weights, separate optimizers, lambda warm-up, per-network DDP. Dataset configs add the
+# data, evaluators and schedule.
 _base_ = ['../../_base_/default_runtime.py']
 
 model = dict(

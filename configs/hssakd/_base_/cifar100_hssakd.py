@@ -1,7 +1,8 @@
-# HSSAKD's official CIFAR-100 data and recipe (winycg/HSAKD train_*_cifar.py + .sh, spec 3.2
-# and 3.5): RandomCrop(32, pad 4) + flip, CIFAR-100 normalisation, batch 64 images (the
-# algorithm rotates them into 256 rows), SGD lr 0.05, momentum 0.9, Nesterov, weight decay
-# 5e-4, x0.1 at epochs 150/180/210 of 240, no warm-up, seed 0.
+# HSSAKD's official CIFAR-100 data and recipe (winycg/HSAKD train_*_cifar.py: argument
+# defaults, data loaders, adjust_lr and optim.SGD; the lr of each network in the
+# train_*_cifar.sh scripts): RandomCrop(32, pad 4) + flip, CIFAR-100 normalisation, batch
+# 64 images (the algorithm rotates them into 256 rows), SGD lr 0.05, momentum 0.9, Nesterov,
+# weight decay 5e-4, x0.1 at epochs 150/180/210 of 240, no warm-up, seed 0.
 _base_ = ['../../_base_/datasets/cifar100_bs128.py', '../../_base_/default_runtime.py']
 
 # official Normalize([0.5071, 0.4867, 0.4408], [0.2675, 0.2565, 0.2761]), x255
