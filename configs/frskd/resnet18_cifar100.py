@@ -13,7 +13,8 @@ model = dict(
     # the baseline's classifier, asked for all four stages (the self-teacher's inputs); its
     # head still classifies the last one
     student=dict(_base_.model, backbone=dict(_base_.model.backbone, out_indices=(0, 1, 2, 3))),
-    # in_channels (64, 128, 256, 512) and num_classes are read from the student
+    # in_channels (64, 128, 256, 512) are read from the student; the self-teacher's
+    # classifier (teacher_head) takes the student head's num_classes
     self_teacher=dict(type='mmselfkd.BiFPNSelfTeacher', width=2, depth=2),
     alpha=2.0,
     beta=100.0,

@@ -10,6 +10,7 @@ from mmengine.registry import MODELS as ROOT_MODELS
 from torch import Tensor, nn
 
 from mmselfkd.registry import MODELS
+from mmselfkd.utils.errors import ConfigError
 
 
 def build_host_model(cfg: Union[dict, nn.Module], data_preprocessor: Optional[dict] = None,
@@ -71,7 +72,7 @@ def model_config_from_file(cfg: dict, field: str) -> dict:
             f'model.{field}.cfg_path: no config file {path!r} (from {osp.abspath(".")}); a '
             "config can name a path relative to itself with '{{ fileDirname }}/...'")
     if not isinstance(loaded.get('model'), dict):
-        raise ValueError(f'model.{field}.cfg_path: {path} has no model config')
+        raise ConfigError(f'model.{field}.cfg_path: {path} has no model config')
     model = loaded.model
     model.merge(changes)  # MMEngine's base/child merge, `_delete_` included
     return model.to_dict()

@@ -138,10 +138,10 @@ class FFSD(BaseSelfKDAlgorithm):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if num_students < 2:
-            raise ValueError(f'model.num_students must be >= 2 (FFSD trains a pair of common '
+            raise ConfigError(f'model.num_students must be >= 2 (FFSD trains a pair of common '
                              f'students at least), got {num_students}')
         if temperature <= 0:
-            raise ValueError(f'model.temperature must be > 0, got {temperature}')
+            raise ConfigError(f'model.temperature must be > 0, got {temperature}')
         for name, value in (('lambda_div', lambda_div), ('lambda_fusion', lambda_fusion),
                             ('lambda_sd', lambda_sd)):
             # `not >=` also rejects NaN; a negative weight would maximise its term
@@ -151,7 +151,7 @@ class FFSD(BaseSelfKDAlgorithm):
         architecture = resolve_host_config(architecture, 'architecture')
         leader = build_host_model(architecture, data_preprocessor, field='architecture')
         if getattr(leader, 'head', None) is None or getattr(leader, 'backbone', None) is None:
-            raise ValueError('model.architecture must be an ImageClassifier with a backbone and '
+            raise ConfigError('model.architecture must be an ImageClassifier with a backbone and '
                              f'a head, got {type(leader).__name__}')
         # The base class builds ``student``; FFSD's deployable is the leader instead.
         BaseModel.__init__(self, data_preprocessor=leader.data_preprocessor, init_cfg=init_cfg)
@@ -162,7 +162,7 @@ class FFSD(BaseSelfKDAlgorithm):
 
         channels = self._stage_channels()
         if len(channels) < 2:
-            raise ValueError('model.architecture.backbone must return every stage (e.g. '
+            raise ConfigError('model.architecture.backbone must return every stage (e.g. '
                              f'out_indices=(0, 1, 2)), got {len(channels)} stage output(s)')
         num_classes = leader.head.num_classes
         self.fusion = build_module(
@@ -190,7 +190,7 @@ class FFSD(BaseSelfKDAlgorithm):
         known_heads = [f'student{m + 1}' for m in range(num_students)] + ['fusion']
         unknown = [head for head in val_heads if head not in known_heads]
         if unknown:
-            raise ValueError(f'model.val_heads: unknown heads {unknown}; choose from '
+            raise ConfigError(f'model.val_heads: unknown heads {unknown}; choose from '
                              f'{known_heads}')
         self.val_heads = tuple(val_heads)
 
@@ -205,7 +205,7 @@ class FFSD(BaseSelfKDAlgorithm):
         for key, value in derived.items():
             given = cfg.setdefault(key, value)
             if (list(given) if isinstance(given, tuple) else given) != value:
-                raise ValueError(f'model.{field}.{key} is {cfg[key]}, but the architecture '
+                raise ConfigError(f'model.{field}.{key} is {cfg[key]}, but the architecture '
                                  f'needs {value}; leave it out to fill it in')
         return cfg
 

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from mmselfkd.models.losses import attention_transfer, kl_divergence
 from mmselfkd.models.utils import NUM_ROTATIONS, joint_labels, probe_feature_maps, rotate_batch
 from mmselfkd.registry import MODELS
+from mmselfkd.utils.errors import ConfigError
 from .base import BaseSelfKDAlgorithm, build_module, resolve_host_config
 from .task_adapters import ClassificationAdapter, TaskAdapter, build_task_adapter
 
@@ -121,9 +122,9 @@ class FRSKD(BaseSelfKDAlgorithm):
                 weights[name] = value
         for name in ('alpha', 'beta'):
             if weights[name] < 0:
-                raise ValueError(f'model.{name} must be >= 0, got {weights[name]}')
+                raise ConfigError(f'model.{name} must be >= 0, got {weights[name]}')
         if weights['temperature'] <= 0:
-            raise ValueError(f'model.temperature must be > 0, got {weights["temperature"]}')
+            raise ConfigError(f'model.temperature must be > 0, got {weights["temperature"]}')
         self.alpha, self.beta = weights['alpha'], weights['beta']
         self.temperature = weights['temperature']
         #: multiplies alpha and beta; DistillRampupHook sets it (1 without the hook)
@@ -173,29 +174,29 @@ class FRSKD(BaseSelfKDAlgorithm):
                             stage_channels: List[int]) -> nn.Module:
         if isinstance(cfg, dict):
             if 'num_classes' in cfg:
-                raise ValueError(
+                raise ConfigError(
                     'model.self_teacher.num_classes must not be set: the self-teacher refines '
                     'maps; the teacher head (model.teacher_head) classifies them, with the '
                     "classes of the student's head")
             cfg = copy.deepcopy(cfg)
             given = cfg.setdefault('in_channels', stage_channels)
             if list(given) != stage_channels:
-                raise ValueError(
+                raise ConfigError(
                     f'model.self_teacher.in_channels={list(given)} does not match the channels '
                     f'{stage_channels} of the maps the student gives '
                     f'({self.adapter.features_field}); fix it or leave it out to infer it')
         module = build_module(cfg, field='self_teacher')
         if list(getattr(module, 'in_channels', stage_channels)) != stage_channels:
-            raise ValueError(f'model.self_teacher expects stage channels {module.in_channels}, '
+            raise ConfigError(f'model.self_teacher expects stage channels {module.in_channels}, '
                              f'but the student gives {stage_channels}')
         return module
 
     def _check_sla_compatible(self) -> None:
         if not isinstance(self.adapter, ClassificationAdapter):
-            raise ValueError('model.sla_weight (self-supervised label augmentation) is for '
+            raise ConfigError('model.sla_weight (self-supervised label augmentation) is for '
                              f'classifiers only, not for a {self.adapter.task} student')
         if getattr(self.data_preprocessor, 'batch_augments', None) is not None:
-            raise ValueError('model.sla_weight cannot be combined with '
+            raise ConfigError('model.sla_weight cannot be combined with '
                              'model.student.train_cfg.augments: SLA needs hard labels and the '
                              'official code never combines SLA with mixup/CutMix')
 

@@ -231,7 +231,7 @@ class HSSAKD(BaseSelfKDAlgorithm):
         if mode == 'online' and built_student and (peer is None or peer is student):
             # a copy of a built network would start both peers from the same weights; the
             # official peers are initialised independently
-            raise ValueError('model.peer must be a config or a separately built network when '
+            raise ConfigError('model.peer must be a config or a separately built network when '
                              'model.student is a built network')
         peer_cfg = copy.deepcopy(student) if peer is None and mode == 'online' else peer
         super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -269,27 +269,27 @@ class HSSAKD(BaseSelfKDAlgorithm):
     def _check_args(mode, peer, teacher, teacher_checkpoint, freeze_backbone,
                     classifier_checkpoint, temperature, deploy, val_heads) -> None:
         if mode not in MODES:
-            raise ValueError(f'model.mode must be one of {MODES}, got {mode!r}')
+            raise ConfigError(f'model.mode must be one of {MODES}, got {mode!r}')
         if temperature <= 0:
-            raise ValueError(f'model.temperature must be > 0, got {temperature}')
+            raise ConfigError(f'model.temperature must be > 0, got {temperature}')
         if mode != 'online' and peer is not None:
-            raise ValueError(f"model.peer is only used with mode='online', got mode={mode!r}")
+            raise ConfigError(f"model.peer is only used with mode='online', got mode={mode!r}")
         if mode == 'offline' and teacher is None:
-            raise ValueError("mode='offline' needs model.teacher (the teacher classifier "
+            raise ConfigError("mode='offline' needs model.teacher (the teacher classifier "
                              'config)')
         if mode != 'offline' and (teacher is not None or teacher_checkpoint is not None):
-            raise ValueError("model.teacher / model.teacher_checkpoint need mode='offline'")
+            raise ConfigError("model.teacher / model.teacher_checkpoint need mode='offline'")
         if freeze_backbone and mode != 'teacher':
-            raise ValueError("model.freeze_backbone=True needs mode='teacher'")
+            raise ConfigError("model.freeze_backbone=True needs mode='teacher'")
         if classifier_checkpoint is not None and not freeze_backbone:
-            raise ValueError('model.classifier_checkpoint is only used with '
+            raise ConfigError('model.classifier_checkpoint is only used with '
                              'model.freeze_backbone=True')
         if deploy not in ('student', 'peer') or (deploy == 'peer' and mode != 'online'):
-            raise ValueError(f"model.deploy must be 'student' (or 'peer' with mode='online'), "
+            raise ConfigError(f"model.deploy must be 'student' (or 'peer' with mode='online'), "
                              f'got {deploy!r} with mode={mode!r}')
         allowed = ('peer', ) if mode == 'online' else ()
         if any(head not in allowed for head in val_heads):
-            raise ValueError(f'model.val_heads must be a subset of {allowed} in mode={mode!r}, '
+            raise ConfigError(f'model.val_heads must be a subset of {allowed} in mode={mode!r}, '
                              f'got {tuple(val_heads)}')
 
     @classmethod
@@ -359,7 +359,7 @@ class HSSAKD(BaseSelfKDAlgorithm):
 
     def loss(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
         if self._missing_checkpoint:
-            raise ValueError(f'model.{self._missing_checkpoint} is not set: training in '
+            raise ConfigError(f'model.{self._missing_checkpoint} is not set: training in '
                              f'mode={self.mode!r} needs it, e.g. --cfg-options '
                              f'model.{self._missing_checkpoint}=work_dirs/<run>/best.pth')
         labels = torch.cat([sample.gt_label for sample in data_samples])

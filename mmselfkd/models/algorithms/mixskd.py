@@ -180,10 +180,10 @@ class MixSKD(BaseSelfKDAlgorithm):
                  init_cfg: Optional[dict] = None):
         super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not mixup_alpha > 0:
-            raise ValueError(f'model.mixup_alpha must be > 0 (Beta(alpha, alpha)), got '
+            raise ConfigError(f'model.mixup_alpha must be > 0 (Beta(alpha, alpha)), got '
                              f'{mixup_alpha}')
         if not temperature > 0:
-            raise ValueError(f'model.temperature must be > 0, got {temperature}')
+            raise ConfigError(f'model.temperature must be > 0, got {temperature}')
         for name, value in (('mixup_cls_loss', mixup_cls_loss),
                             ('train_discriminators', train_discriminators),
                             ('val_heads', val_heads)):
@@ -231,13 +231,13 @@ class MixSKD(BaseSelfKDAlgorithm):
                             f'`num_classes` (e.g. LinearClsHead), got '
                             f'{type(student.head).__name__}')
         if getattr(student.data_preprocessor, 'batch_augments', None) is not None:
-            raise ValueError('model.student.train_cfg.augments must be unset: MixSKD mixes '
+            raise ConfigError('model.student.train_cfg.augments must be unset: MixSKD mixes '
                              'the batch itself and needs the clean images and labels.')
         backbone = student.backbone
         num_stages = len(stage_out_channels(backbone))
         out_indices = getattr(backbone, 'out_indices', None)
         if out_indices is not None and tuple(out_indices) != tuple(range(num_stages)):
-            raise ValueError('model.student.backbone.out_indices must list every stage, '
+            raise ConfigError('model.student.backbone.out_indices must list every stage, '
                              f'{tuple(range(num_stages))}, for the auxiliary branches; got '
                              f'{tuple(out_indices)}')
 

@@ -57,6 +57,7 @@ from torch import Tensor, nn
 
 from mmselfkd.models.losses import bernoulli_kl, kl_divergence
 from mmselfkd.models.utils import backbone_outputs, classifier_logits, head_losses
+from mmselfkd.utils.errors import ConfigError
 from .base import build_module
 
 
@@ -131,7 +132,7 @@ class TaskAdapter:
         if cfg is not None:
             return copy.deepcopy(cfg)
         if student_cfg is None or student_cfg.get(key) is None:
-            raise ValueError(f'model.teacher_head must be given when model.student is a built '
+            raise ConfigError(f'model.teacher_head must be given when model.student is a built '
                              f'module or has no {key}: FRSKD copies model.student.{key}')
         return copy.deepcopy(dict(student_cfg[key]))
 
@@ -148,7 +149,7 @@ class ClassificationAdapter(TaskAdapter):
     def __init__(self, student: nn.Module):
         super().__init__(student)
         if getattr(student, 'head', None) is None:
-            raise ValueError('model.student must be a classifier with a head (ImageClassifier '
+            raise ConfigError('model.student must be a classifier with a head (ImageClassifier '
                              'with backbone, neck and head)')
 
     def stage_features(self, inputs: Tensor) -> List[Tensor]:
@@ -168,7 +169,7 @@ class ClassificationAdapter(TaskAdapter):
         if num_classes is not None:
             cfg.setdefault('num_classes', num_classes)
         elif 'num_classes' not in cfg:
-            raise ValueError('model.teacher_head.num_classes must be set: the student head '
+            raise ConfigError('model.teacher_head.num_classes must be set: the student head '
                              f'{type(self.student.head).__name__} has no num_classes')
         return build_module(cfg, field='teacher_head')
 
@@ -205,7 +206,7 @@ class SegmentationAdapter(DenseAdapter):
         super().__init__(student)
         if not isinstance(getattr(student, 'decode_head', None), nn.Module) or isinstance(
                 student.decode_head, nn.ModuleList):
-            raise ValueError('model.student must be an mmseg EncoderDecoder with one decode '
+            raise ConfigError('model.student must be an mmseg EncoderDecoder with one decode '
                              'head (cascade segmentors are not supported)')
 
     def student_forward(self, features, data_samples):
@@ -257,9 +258,9 @@ class DetectionAdapter(DenseAdapter):
         super().__init__(student)
         self.two_stage = getattr(student, 'rpn_head', None) is not None
         if self.two_stage and getattr(student, 'roi_head', None) is None:
-            raise ValueError('model.student: a detector with an rpn_head needs a roi_head')
+            raise ConfigError('model.student: a detector with an rpn_head needs a roi_head')
         if not self.two_stage and getattr(student, 'bbox_head', None) is None:
-            raise ValueError('model.student must be an mmdet detector with a bbox_head '
+            raise ConfigError('model.student must be an mmdet detector with a bbox_head '
                              '(one-stage) or an rpn_head and a roi_head (two-stage)')
 
     @property
