@@ -1,7 +1,7 @@
 """The base of every mmselfkd algorithm: a deployable host model plus training-only modules."""
 import copy
 import os.path as osp
-from typing import Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from mmengine.config import Config
 from mmengine.hub import get_config
@@ -9,6 +9,7 @@ from mmengine.model import BaseModel
 from mmengine.registry import MODELS as ROOT_MODELS
 from torch import Tensor, nn
 
+from mmselfkd.models.utils import recompute_in_backward
 from mmselfkd.registry import MODELS
 from mmselfkd.utils.errors import ConfigError
 
@@ -98,11 +99,18 @@ class BaseSelfKDAlgorithm(BaseModel):
     measures what is deployed and export is a prefix strip (``student.backbone.*`` ->
     ``backbone.*``). Training-only modules are siblings of ``student``.
 
+    With ``memory_saving=True`` the forward passes of the training-only modules keep no
+    activations for the backward pass, which recomputes them (:meth:`run_training_only`):
+    the same losses, gradients and BatchNorm statistics for about one more forward pass of
+    those modules per step.
+
     Args:
         student: config (or module) of the deployable mmpretrain/mmseg/mmdet model.
         data_preprocessor: injected by the Runner from the config's top level and handed to
             the student, whose data preprocessor the algorithm reuses.
         init_cfg: initialisation config of the wrapper.
+        memory_saving: recompute the training-only modules in the backward pass instead of
+            keeping their activations. Defaults to False.
     """
 
     #: attribute that holds the deployable network
@@ -113,10 +121,28 @@ class BaseSelfKDAlgorithm(BaseModel):
 
     def __init__(self, student: Union[dict, nn.Module],
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 memory_saving: bool = False):
         student = build_host_model(student, data_preprocessor, field='student')
         super().__init__(data_preprocessor=student.data_preprocessor, init_cfg=init_cfg)
         self.student = student
+        self.set_memory_saving(memory_saving)
+
+    def set_memory_saving(self, memory_saving: bool) -> None:
+        """Check and set the ``memory_saving`` switch."""
+        if not isinstance(memory_saving, bool):
+            raise ConfigError(f'model.memory_saving must be True or False, got {memory_saving!r}')
+        self.memory_saving = memory_saving
+
+    def run_training_only(self, function: Callable[..., Any], *args,
+                          modules: Sequence[nn.Module] = ()) -> Any:
+        """``function(*args)``, a forward pass of training-only modules (``modules``;
+        ``function`` itself if it is a module). With ``memory_saving`` in training, its
+        activations are recomputed in the backward pass instead of kept
+        (:func:`~mmselfkd.models.utils.recompute_in_backward`; pass tensors as separate
+        arguments)."""
+        return recompute_in_backward(function, *args, modules=modules or [function],
+                                     enabled=self.memory_saving and self.training)
 
     @classmethod
     def deploy_prefix(cls, model_cfg: dict) -> str:

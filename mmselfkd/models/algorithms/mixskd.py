@@ -162,6 +162,9 @@ class MixSKD(BaseSelfKDAlgorithm):
         val_heads: store the auxiliary classifiers' scores in ``predict``. Defaults to False.
         data_preprocessor: injected by the Runner; handed to the student.
         init_cfg: initialisation config of the wrapper.
+        memory_saving: recompute the auxiliary branches and the self-teacher in the
+            backward pass instead of keeping their activations; same losses, gradients and
+            BatchNorm statistics. Defaults to False.
     """
 
     #: a batch of one image mixes it with itself (``perm`` is the identity, ``x_mix = x``):
@@ -177,8 +180,9 @@ class MixSKD(BaseSelfKDAlgorithm):
                  mixup_cls_loss: bool = False, train_discriminators: bool = False,
                  discriminator_hidden_channels: int = 128, val_heads: bool = False,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
-        super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                 init_cfg: Optional[dict] = None, memory_saving: bool = False):
+        super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg,
+                         memory_saving=memory_saving)
         if not mixup_alpha > 0:
             raise ConfigError(f'model.mixup_alpha must be > 0 (Beta(alpha, alpha)), got '
                              f'{mixup_alpha}')
@@ -259,11 +263,12 @@ class MixSKD(BaseSelfKDAlgorithm):
 
         ``phi_k``/``z_k`` for ``k < S`` come from the auxiliary branch on backbone stage
         ``k``; ``phi_S`` is the last backbone stage and ``z_S`` the deployed head's logits.
+        The branches are recomputed in the backward pass with ``memory_saving``.
         """
         stage_maps = backbone_outputs(self.student, inputs)
         features, logits = [], []
         for branch, stage_map in zip(self.aux_branches, stage_maps):
-            feature, branch_logits = branch(stage_map)
+            feature, branch_logits = self.run_training_only(branch, stage_map)
             features.append(feature)
             logits.append(branch_logits)
         features.append(stage_maps[-1])
@@ -285,8 +290,10 @@ class MixSKD(BaseSelfKDAlgorithm):
         teacher_context = contextlib.nullcontext() if self.mixup_cls_loss else torch.no_grad()
         with teacher_context:
             # no BatchNorm in the self-teacher: one call over both halves equals two calls
-            teacher_out = self.self_teacher(
-                [torch.cat([a, b]) for a, b in zip(interpolated_features, mixed_features)])
+            teacher_out = self.run_training_only(
+                lambda *maps: self.self_teacher(list(maps)),
+                *[torch.cat([a, b]) for a, b in zip(interpolated_features, mixed_features)],
+                modules=[self.self_teacher])
         teacher_logits, teacher_mixed_logits = teacher_out[:num], teacher_out[num:]
 
         return mixskd_losses(logits, interpolated_features, mixed_features, teacher_logits,
