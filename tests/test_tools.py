@@ -101,14 +101,19 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_cifar100, cifar_options, to
 def test_benchmark_prints_its_figures(tmp_path, tool_runner):
     out = str(tmp_path / 'bench.json')
     proc = tool_runner(['tools/benchmark.py', BASELINE, '--batch-size', '2', '--warmup', '1',
-                        '--iters', '2', '--input-size', '32', '--rounds', '2', '--json', out])
+                        '--iters', '2', '--input-size', '32', '--rounds', '2', '--tensor-memory',
+                        '--json', out])
     assert 'step (ms, median)' in proc.stdout and '2 round(s)' in proc.stdout
+    assert 'before the first step; step tensors' in proc.stdout
     with open(out) as f:
         result = json.load(f)['results'][0]
     assert len(result['step_time_s_per_round']) == 2
     assert result['step_time_s'] == pytest.approx(sum(result['step_time_s_per_round']) / 2)
     assert result['deploy_params_m'] == pytest.approx(11.220, abs=5e-4)
     assert result['train_params_m'] == result['deploy_params_m']
+    # the step's memory: the process grows during the steps, by at least the tensors of one
+    assert 0 < result['memory_before_mib'] < result['peak_memory_mib']
+    assert 0 < result['step_tensor_peak_mib']
     # ResNet-18 at 32x32: 555.5 M MACs per image (the official cifarresnet18) = 1.111 GFLOPs
     assert result['deploy_gflops_per_img'] == pytest.approx(2 * 0.5555, rel=2e-3)
 
