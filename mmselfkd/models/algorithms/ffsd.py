@@ -128,6 +128,8 @@ class FFSD(BaseSelfKDAlgorithm):
             and BatchNorm statistics. (The fusion and trans-fusion modules, on the last-stage
             maps, hold about 3 % of the activations and are not recomputed.) Defaults to
             False.
+        channels_last: run the training step in the channels-last memory format; None
+            (default): on the CPU (:meth:`~.BaseSelfKDAlgorithm.step_layout`).
     """
 
     deploy_attr = 'leader'
@@ -154,7 +156,8 @@ class FFSD(BaseSelfKDAlgorithm):
                  val_heads: Sequence[str] = (),
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
-                 memory_saving: bool = False):
+                 memory_saving: bool = False,
+                 channels_last: Optional[bool] = None):
         if num_students < 2:
             raise ConfigError(f'model.num_students must be >= 2 (FFSD trains a pair of common '
                              f'students at least), got {num_students}')
@@ -211,11 +214,12 @@ class FFSD(BaseSelfKDAlgorithm):
             raise ConfigError(f'model.val_heads: unknown heads {unknown}; choose from '
                              f'{known_heads}')
         self.val_heads = tuple(val_heads)
-        self.set_memory_saving(memory_saving)
+        self.set_step_options(memory_saving, channels_last)
 
-    def set_memory_saving(self, memory_saving: bool) -> None:
-        """Check and set the switch, also in the modules that recompute themselves."""
-        super().set_memory_saving(memory_saving)
+    def set_step_options(self, memory_saving: bool, channels_last: Optional[bool]) -> None:
+        """Check and set the switches, ``memory_saving`` also in the modules that recompute
+        themselves."""
+        super().set_step_options(memory_saving, channels_last)
         for container in (self.students, self.self_distillers):
             unwrap(container).memory_saving = memory_saving
 
@@ -241,6 +245,7 @@ class FFSD(BaseSelfKDAlgorithm):
         weight_div = self.lambda_div * self.loss_weight_factor
         weight_fusion = self.lambda_fusion * self.loss_weight_factor
         weight_sd = self.lambda_sd * self.loss_weight_factor
+        inputs = self.step_layout(inputs)
 
         leader_features, leader_logits = forward_with_backbone_outputs(self.leader, inputs)
         student_features, student_logits = self.students(inputs)

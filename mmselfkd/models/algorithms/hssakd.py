@@ -219,6 +219,8 @@ class HSSAKD(BaseSelfKDAlgorithm):
         memory_saving: recompute in the backward pass, instead of keeping their activations,
             the auxiliary branches and (online) the peer that is not deployed; same losses,
             gradients and BatchNorm statistics. Defaults to False.
+        channels_last: run the training step in the channels-last memory format; None
+            (default): on the CPU (:meth:`~.BaseSelfKDAlgorithm.step_layout`).
     """
 
     def __init__(self, student: Union[dict, nn.Module], aux_branches: dict,
@@ -227,7 +229,8 @@ class HSSAKD(BaseSelfKDAlgorithm):
                  freeze_backbone: bool = False, classifier_checkpoint: Optional[str] = None,
                  temperature: float = 3.0, deploy: str = 'student',
                  val_heads: Sequence[str] = (), data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None, memory_saving: bool = False):
+                 init_cfg: Optional[dict] = None, memory_saving: bool = False,
+                 channels_last: Optional[bool] = None):
         self._check_args(mode, peer, teacher, teacher_checkpoint, freeze_backbone,
                          classifier_checkpoint, temperature, deploy, val_heads)
         built_student = isinstance(student, nn.Module)
@@ -238,7 +241,7 @@ class HSSAKD(BaseSelfKDAlgorithm):
                              'model.student is a built network')
         peer_cfg = copy.deepcopy(student) if peer is None and mode == 'online' else peer
         super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg,
-                         memory_saving=memory_saving)
+                         memory_saving=memory_saving, channels_last=channels_last)
         self.mode = mode
         self.temperature = temperature
         self.freeze_backbone = freeze_backbone
@@ -372,7 +375,7 @@ class HSSAKD(BaseSelfKDAlgorithm):
                              f'mode={self.mode!r} needs it, e.g. --cfg-options '
                              f'model.{self._missing_checkpoint}=work_dirs/<run>/best.pth')
         labels = torch.cat([sample.gt_label for sample in data_samples])
-        rotated = rotate_batch(inputs)
+        rotated = self.step_layout(rotate_batch(inputs))
         if self.mode == 'online':
             return self._online_loss(rotated, labels)
         student = self._forward_net(self.student, self.aux_branches, rotated,

@@ -165,6 +165,8 @@ class MixSKD(BaseSelfKDAlgorithm):
         memory_saving: recompute the auxiliary branches and the self-teacher in the
             backward pass instead of keeping their activations; same losses, gradients and
             BatchNorm statistics. Defaults to False.
+        channels_last: run the training step in the channels-last memory format; None
+            (default): on the CPU (:meth:`~.BaseSelfKDAlgorithm.step_layout`).
     """
 
     #: a batch of one image mixes it with itself (``perm`` is the identity, ``x_mix = x``):
@@ -180,9 +182,10 @@ class MixSKD(BaseSelfKDAlgorithm):
                  mixup_cls_loss: bool = False, train_discriminators: bool = False,
                  discriminator_hidden_channels: int = 128, val_heads: bool = False,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None, memory_saving: bool = False):
+                 init_cfg: Optional[dict] = None, memory_saving: bool = False,
+                 channels_last: Optional[bool] = None):
         super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg,
-                         memory_saving=memory_saving)
+                         memory_saving=memory_saving, channels_last=channels_last)
         if not mixup_alpha > 0:
             raise ConfigError(f'model.mixup_alpha must be > 0 (Beta(alpha, alpha)), got '
                              f'{mixup_alpha}')
@@ -283,7 +286,7 @@ class MixSKD(BaseSelfKDAlgorithm):
         lam = float(np.random.beta(self.mixup_alpha, self.mixup_alpha))
         perm = torch.randperm(num, device=inputs.device)
         features, logits = self.extract_stages(
-            torch.cat([inputs, interpolate(inputs, lam, perm)]))
+            self.step_layout(torch.cat([inputs, interpolate(inputs, lam, perm)])))
         interpolated_features = [interpolate(f[:num], lam, perm) for f in features]
         mixed_features = [f[num:] for f in features]
 
