@@ -1,7 +1,8 @@
 """The memory format of a training step (``model.channels_last``): on the CPU by default, every
 convolution of every method's step (networks, branches, self-teachers, fusion and
 self-distillation modules) sees channels-last maps, converted once at the entry of the
-step; the parameters keep their format; the losses are those of the contiguous step."""
+step, except MixSKD's stages that end below 8x8 (contiguous, measured faster); the
+parameters keep their format; the losses are those of the contiguous step."""
 import copy
 import os.path as osp
 
@@ -28,17 +29,17 @@ def _step(config, channels_last):
     model = build_model(cfg.model, cfg.get("data_preprocessor")).train()
     formats = []
 
-    def record(module, args):
+    def record(module, args, output):
         if args[0].dim() == 4:
-            formats.append((type(module).__name__,
+            formats.append((min(output.shape[-2:]),
                             args[0].is_contiguous(memory_format=torch.channels_last),
                             args[0].is_contiguous()))
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-            module.register_forward_pre_hook(record)
+            module.register_forward_hook(record)
     np.random.seed(0)
     torch.manual_seed(0)
-    data = model.data_preprocessor(cls_batch(2, 16), True)
+    data = model.data_preprocessor(cls_batch(2, 32), True)
     losses = model.loss(data['inputs'], data['data_samples'])
     params = {name: p.is_contiguous() for name, p in model.named_parameters()}
     return losses, formats, params
@@ -47,7 +48,13 @@ def _step(config, channels_last):
 @pytest.mark.parametrize('config', CONFIGS)
 def test_every_convolution_runs_in_the_step_format(config, mmpretrain_scope):
     default, formats, params = _step(config, None)  # CPU: channels-last
-    assert formats and all(channels_last for _, channels_last, _ in formats), formats
+    small_maps_contiguous = config.startswith('mixskd')
+    assert formats
+    for output_size, channels_last, plain in formats:
+        if small_maps_contiguous and output_size < 8:
+            assert plain, formats
+        else:
+            assert channels_last, formats
     assert all(params.values())  # the parameters stay contiguous
     contiguous, formats, _ = _step(config, False)
     assert formats and all(plain for _, _, plain in formats), formats

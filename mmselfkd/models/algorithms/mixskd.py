@@ -13,11 +13,13 @@ import torch.nn.functional as F
 from mmengine.model import ModuleList
 from torch import Tensor, nn
 
-from mmselfkd.models.aux_branches import MixSKDBranch, build_discriminator, stage_out_channels
+from mmselfkd.models.aux_branches import (MixSKDBranch, build_discriminator, stage_modules,
+                                          stage_out_channels)
 from mmselfkd.models.losses import (at_least_float32, discriminator_bce, kl_divergence,
                                     mixup_cross_entropy)
 from mmselfkd.models.utils import (LabelLoss, add_head_scores, backbone_outputs,
-                                   classifier_logits, classifier_predictions, head_label_loss)
+                                   classifier_logits, classifier_predictions, head_label_loss,
+                                   keep_small_maps_contiguous)
 from mmselfkd.registry import MODELS
 from mmselfkd.utils.errors import ConfigError
 from .base import BaseSelfKDAlgorithm, build_module
@@ -226,6 +228,11 @@ class MixSKD(BaseSelfKDAlgorithm):
             build_discriminator(channels[-1], discriminator_hidden_channels)
             for _ in channels)
         self.discriminators.requires_grad_(train_discriminators)
+        # the stages of the student and of the branches that end at maps below 8x8 (the last
+        # one on CIFAR) run contiguous in a channels-last step: measured faster
+        keep_small_maps_contiguous(
+            stage_modules(backbone) + [stage for branch in self.aux_branches
+                                       for stage in branch.stages])
 
     def _check_host(self) -> None:
         student = self.student
