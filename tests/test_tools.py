@@ -142,3 +142,14 @@ def test_reuse_freed_cpu_memory_removes_page_faults():
     assert applied
     _, faults_off = probe('off')
     assert faults_off > 10000 and faults_on < 100
+
+
+def test_module_layouts_times_the_modules_of_a_step(tool_runner):
+    args = ['tools/analysis/module_layouts.py', 'configs/baseline/resnet32_cifar100_ffsd.py',
+            '--batch-size', '2', '--iters', '1', '--warmup', '0', '--rounds', '1']
+    proc = tool_runner(args + ['--modules', 'backbone.layer1', 'backbone.layer3'])
+    rows = [line for line in proc.stdout.splitlines() if line.startswith('| backbone.')]
+    assert [row.split(' | ')[0] for row in rows] == ['| backbone.layer1', '| backbone.layer3']
+    assert '(2, 16, 32, 32)' in rows[0] and '(2, 32, 16, 16)' in rows[1]
+    proc = tool_runner(args + ['--modules', 'backbone.layer9'], check=False)
+    assert proc.returncode == 1 and "['backbone.layer9'] are not called" in proc.stderr

@@ -9,7 +9,9 @@ builds it) records the inputs of every module that the step calls with a 4-D ten
 forward and backward (the gradient of the sum of its outputs) on those inputs, in training
 mode, with its 4-D inputs first in the contiguous format and then in channels-last
 (``torch.channels_last``); the parameters keep their format, as in the training step, where
-only the activations change format. The median times over ``--iters`` repetitions, the
+only the activations change format. The module's own ``forward`` runs, without the hooks
+on it (e.g. :func:`~mmselfkd.models.utils.keep_small_maps_contiguous`), so that both
+formats are timed as given. The median times over ``--iters`` repetitions, the
 faster of ``--rounds`` alternations, and their ratio (channels-last / contiguous) are
 printed per module. A module called several times in a step is timed on its first call.
 """
@@ -96,7 +98,8 @@ def time_module(module, args, kwargs, memory_format, warmup, iters) -> float:
     for step in range(warmup + iters):
         call_args, call_kwargs = _map((args, kwargs), lambda t: prepare(t.clone()))
         start = time.perf_counter()
-        outputs = [t for t in _tensors(module(*call_args, **call_kwargs))
+        # forward() itself: without the format hooks of the algorithm on this module
+        outputs = [t for t in _tensors(module.forward(*call_args, **call_kwargs))
                    if t.requires_grad]
         if outputs:
             torch.autograd.backward(outputs, [torch.ones_like(t) for t in outputs])
