@@ -20,16 +20,26 @@ MMEngine 0.10.7 resolves ``pkg::path`` bases in ``Config._get_cfg_path``
 
 MMEngine has no hook for a third-party package here, so importing :mod:`mmselfkd` (which every
 mmselfkd tool does before it reads a config, and ``mim train mmselfkd`` runs those tools)
-wraps ``Config._get_cfg_path`` for the ``mmselfkd::`` prefix only: the path is looked up in
+wraps ``Config._get_cfg_path`` for the ``mmselfkd::`` prefix: the path is looked up in
 :func:`config_root` and the base keeps the scope of the config that inherits it, as a relative
-``_base_`` path would. Other packages' ``pkg::`` paths go to MMEngine unchanged. A script that
-calls ``Config.fromfile`` on such a config itself must ``import mmselfkd`` first.
+``_base_`` path would. A script that calls ``Config.fromfile`` on such a config itself must
+``import mmselfkd`` first.
+
+Other packages' ``pkg::`` paths go to MMEngine unchanged, after one check: every segmentation
+and detection config inherits an ``mmseg::`` or ``mmdet::`` base, and those packages import
+mmcv's compiled ops, which the classification-only install (``bash tools/install.sh
+--classification``, mmcv-lite) leaves out. Such a base then stops with the command that
+installs them (:class:`MissingDependencyError`) instead of MMEngine's "please install
+mmsegmentation manually" or a ``No module named 'mmcv._ext'`` deep inside the model build.
 """
 import os.path as osp
+from importlib.util import find_spec
 from typing import Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.config.utils import MODULE2PACKAGE
+
+from .errors import SetupError
 
 PREFIX = 'mmselfkd::'
 PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -63,16 +73,47 @@ def resolve_config_path(path: str) -> str:
     return resolved
 
 
+class MissingDependencyError(SetupError, ImportError):
+    """A config needs a package (or mmcv's compiled ops) that is not installed."""
+
+
+# the packages of dense bases and what they need beyond the classification-only install
+DENSE_PACKAGES = {'mmseg': 'mmsegmentation 1.2.2', 'mmdet': 'mmdet 3.3.0'}
+FULL_INSTALL = ('bash tools/install.sh   (from the mmselfkd repository: builds mmcv 2.1.0 with '
+                'its compiled ops, about 10 minutes on 2 cores, then installs mmsegmentation '
+                '1.2.2 and mmdet 3.3.0)')
+
+
+def check_dense_dependencies(cfg_path: str, filename: str) -> None:
+    """Raise :class:`MissingDependencyError` if an ``mmseg::``/``mmdet::`` base cannot work."""
+    package = cfg_path.partition('::')[0]
+    if package not in DENSE_PACKAGES:
+        return
+    missing = []
+    if find_spec(package) is None:
+        missing.append(DENSE_PACKAGES[package])
+    if find_spec('mmcv') is not None and find_spec('mmcv._ext') is None:
+        missing.append("mmcv's compiled ops (mmcv-lite or an mmcv built without ops is "
+                       'installed; it serves classification only)')
+    if missing:
+        raise MissingDependencyError(
+            f'{filename} is a {"segmentation" if package == "mmseg" else "detection"} config '
+            f'(it inherits {cfg_path}) and needs {" and ".join(missing)}. Install them with:\n'
+            f'    {FULL_INSTALL}')
+
+
 def _get_cfg_path(cfg_path: str, filename: str,
                   _mmengine_get_cfg_path=Config._get_cfg_path) -> Tuple[str, Optional[str]]:
     """``Config._get_cfg_path`` that resolves ``mmselfkd::`` bases without a scope."""
     if cfg_path.startswith(PREFIX):
         return resolve_config_path(cfg_path), None
+    if '::' in cfg_path:
+        check_dense_dependencies(cfg_path, filename)
     return _mmengine_get_cfg_path(cfg_path, filename)
 
 
 def enable_package_config_paths() -> None:
-    """Let MMEngine configs inherit ``mmselfkd::`` bases (idempotent)."""
+    """Let MMEngine configs inherit ``mmselfkd::`` bases and check dense bases (idempotent)."""
     # mmengine.hub.get_config and get_model check the table first
     MODULE2PACKAGE.setdefault('mmselfkd', 'mmselfkd')
     Config._get_cfg_path = staticmethod(_get_cfg_path)

@@ -50,6 +50,18 @@ def load_run_scalars(work_dir: str) -> RunScalars:
     if not files:
         raise DataError(f'{work_dir} holds no <timestamp>/vis_data/scalars.json: it is not the '
                         'work directory of a run of tools/train.py, or the run logged nothing yet')
+    return load_scalar_files(files)
+
+
+def load_scalar_files(files: List[str]) -> RunScalars:
+    """Merge ``scalars.json`` files, a later file overriding the steps of an earlier one.
+
+    Args:
+        files (list[str]): the files, oldest first.
+
+    Returns:
+        RunScalars: training and validation entries, one per step.
+    """
     train: Dict[int, dict] = {}
     val: Dict[int, dict] = {}
     for path in files:
