@@ -204,8 +204,9 @@ def main(argv=None):
         for name, path in zip(names, run_paths):
             groups.setdefault(name, []).append(load(path))
         available = default_keys([s for g in groups.values() for s in g])
-        logged = sorted({k for g in groups.values() for s in g for e in s.train + s.val
-                         for k in e} - BOOKKEEPING)
+        logged = list(OrderedDict.fromkeys(k for g in groups.values() for s in g
+                                           for e in s.train + s.val for k in e
+                                           if k not in BOOKKEEPING))
         keys = select_keys(args.keys, logged) if args.keys else available
     except SetupError as e:
         print(f'error: {e}', file=sys.stderr)
