@@ -5,6 +5,7 @@ mmselfkd classes with the prefix, e.g. ``type='mmselfkd.FRSKD'``. A prefixed loo
 ``mmselfkd.registry`` and, through ``locations``, the modules that register the classes.
 """
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
@@ -14,7 +15,8 @@ from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import Registry
 
 __all__ = [
-    'MODELS', 'DATASETS', 'HOOKS', 'PARAM_SCHEDULERS', 'METRICS', 'OPTIM_WRAPPER_CONSTRUCTORS'
+    'MODELS', 'DATASETS', 'HOOKS', 'PARAM_SCHEDULERS', 'METRICS', 'OPTIM_WRAPPER_CONSTRUCTORS',
+    'FUNCTIONS'
 ]
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmselfkd',
@@ -30,3 +32,5 @@ METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmselfkd',
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     scope='mmselfkd', locations=['mmselfkd.engine.optimizers'])
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope='mmselfkd',
+                     locations=['mmselfkd.engine.hooks'])

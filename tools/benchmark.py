@@ -43,6 +43,7 @@ from mmengine.utils import import_modules_from_strings
 from torch.utils.flop_counter import FlopCounterMode
 
 import mmselfkd  # noqa: F401
+from mmselfkd.utils.fileio import atomic_write
 from mmselfkd.utils.launch import reuse_freed_cpu_memory
 
 
@@ -286,7 +287,7 @@ def main():
               f"deployable params {ratios['deploy_params']:.3f}x, "
               f"deployable FLOPs {ratios['deploy_flops']:.3f}x")
     if args.json:
-        with open(args.json, 'w') as f:
+        with atomic_write(args.json, 'w') as f:
             json.dump(summary, f, indent=2)
 
 

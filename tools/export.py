@@ -11,13 +11,19 @@
   checkpoints do).
 - ``--check CONFIG``: build the model of a target mmpretrain/mmseg/mmdet config and report
   every missing, unexpected and mis-shaped key; exit with status 1 when the target's
-  backbone would not load completely (``Pretrained`` itself only warns).
+  backbone would not load completely (``Pretrained`` itself only warns). OUT is written
+  only when the check passes.
+
+OUT is written atomically (a temporary file renamed when complete), and never onto the
+checkpoint it is read from.
 """
 import argparse
+import os.path as osp
 import sys
 
-from mmselfkd.utils.export import (PARTS, build_model_from_config, compare_state_dicts,
-                                   export_checkpoint)
+from mmselfkd.utils.export import (PARTS, build_exports, build_model_from_config,
+                                   compare_state_dicts)
+from mmselfkd.utils.fileio import save_atomic
 
 
 def parse_args():
@@ -54,11 +60,15 @@ def check(exported: dict, config: str, part: str) -> bool:
 
 def main():
     args = parse_args()
-    exported, prefix = export_checkpoint(args.checkpoint, args.out, args.part, args.config)
+    if osp.exists(args.out) and osp.samefile(args.out, args.checkpoint):
+        sys.exit(f'error: OUT is the checkpoint itself ({args.out}); choose another name')
+    exports, prefix = build_exports(args.checkpoint, [args.part], args.config)
+    exported = exports[args.part]
+    if args.check and not check(exported, args.check, args.part):
+        sys.exit(f'error: {args.out} not written: the export does not fit {args.check}')
+    save_atomic(exported, args.out)
     print(f'wrote {args.out}: {len(exported["state_dict"])} tensors '
           f'(part={args.part}, stripped prefix {prefix!r})')
-    if args.check and not check(exported, args.check, args.part):
-        sys.exit(1)
 
 
 if __name__ == '__main__':

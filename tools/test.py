@@ -3,8 +3,16 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir D] [--out results.pkl]
                          [--out-item metrics|pred] [--cfg-options k=v ...] [--launcher pytorch]
 
-CHECKPOINT is a training checkpoint of CONFIG, or (for a plain mmpretrain/mmseg/mmdet
-CONFIG) an export written by tools/export.py.
+CHECKPOINT is a training checkpoint of CONFIG, or an export written by tools/export.py
+(``*_deploy.pth``). The weights must fill the model exactly; two mismatches are recognised
+and handled, with a line saying so:
+
+- a method config with an export: the export is loaded into the method's deployable
+  network, which is what validation measures (auxiliary heads are not in an export, so
+  ``model.val_heads`` is switched off);
+- a plain config with a method's training checkpoint: the deployable network is extracted.
+
+Any other missing, unexpected or mis-shaped key is an error, before anything is evaluated.
 """
 import argparse
 import os
@@ -14,10 +22,13 @@ from copy import deepcopy
 import mmengine
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.evaluator import DumpResults
+from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmselfkd  # noqa: F401  (registration, version checks, checkpoint-loading fix)
+from mmselfkd.evaluation import MultiHeadAccuracy
+from mmselfkd.utils.checkpoint_fit import load_for_test
 from mmselfkd.utils.errors import SetupError
 from mmselfkd.utils.launch import (setup_cpu_distributed, teardown_distributed,
                                    uses_mmpretrain_collate)
@@ -51,7 +62,7 @@ def merge_args(cfg, args):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None  # loaded by load_for_test, which checks that it fits
 
     default_dataloader_cfg = ConfigDict(pin_memory=True)
     if uses_mmpretrain_collate(cfg):
@@ -78,14 +89,20 @@ def main():
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     setup_cpu_distributed(cfg)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-
-    if args.out and args.out_item in ('pred', None):
-        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     try:
+        if 'runner_type' not in cfg:
+            runner = Runner.from_cfg(cfg)
+        else:
+            runner = RUNNERS.build(cfg)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        note = load_for_test(model, args.checkpoint)
+        if note:
+            runner.logger.info(f'tools/test.py: {note}')
+        if not getattr(model, 'val_heads', None):
+            metrics = runner.test_evaluator.metrics
+            metrics[:] = [m for m in metrics if not isinstance(m, MultiHeadAccuracy)]
+        if args.out and args.out_item in ('pred', None):
+            runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
         metrics = runner.test()
     except SetupError as error:
         raise SystemExit(f'error: {error}') from None

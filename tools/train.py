@@ -17,8 +17,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmselfkd  # noqa: F401  (registration, version checks, checkpoint-loading fix)
+from mmselfkd.engine.hooks import add_safety_hooks
 from mmselfkd.utils.downstream import apply_backbone_checkpoint, check_backbone_checkpoint
-from mmselfkd.utils.errors import SetupError
+from mmselfkd.utils.errors import NonFiniteLossError, SetupError
+from mmselfkd.utils.resume import check_resume_checkpoint, find_resume_checkpoint
 from mmselfkd.utils.launch import (reuse_freed_cpu_memory, setup_cpu_distributed,
                                    teardown_distributed, uses_mmpretrain_collate)
 
@@ -29,8 +31,8 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
-        help='resume from the given checkpoint, or (no value) from the latest checkpoint '
-        'in the work directory')
+        help='resume from the given checkpoint, or (no value) from the newest checkpoint '
+        'of the work directory that loads')
     parser.add_argument('--amp', action='store_true',
                         help='enable automatic-mixed-precision training (GPU)')
     parser.add_argument('--no-validate', action='store_true',
@@ -40,7 +42,8 @@ def parse_args():
     parser.add_argument('--no-pin-memory', action='store_true',
                         help='disable pin_memory in the dataloaders')
     parser.add_argument('--no-persistent-workers', action='store_true',
-                        help='disable persistent_workers in the dataloaders')
+                        help='disable persistent_workers in the validation and test '
+                        'dataloaders (training workers are not persistent by default)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings of the config, key=value pairs merged into it, e.g. '
@@ -82,23 +85,22 @@ def merge_args(cfg, args):
     if args.amp:
         enable_amp(cfg)
 
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
-
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
 
     default_dataloader_cfg = ConfigDict(pin_memory=True, persistent_workers=True)
     if uses_mmpretrain_collate(cfg):
         default_dataloader_cfg.collate_fn = dict(type='default_collate')
+    # Training workers restart every epoch, seeded from the main process's generator, so
+    # the augmentations of a resumed run equal the uninterrupted run's (RandomStateHook).
+    train_defaults = dict(persistent_workers=False,
+                          worker_init_fn=dict(type='mmselfkd.seed_worker'))
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(field, None) is None:
             continue
         dataloader_cfg = deepcopy(default_dataloader_cfg)
+        if field == 'train_dataloader':
+            dataloader_cfg.update(train_defaults)
         dataloader_cfg.update(cfg[field])
         cfg[field] = dataloader_cfg
         if args.no_pin_memory:
@@ -112,6 +114,24 @@ def merge_args(cfg, args):
         # torch refuses persistent workers without workers
         if cfg.get(field, None) is not None and cfg[field].get('num_workers', 0) == 0:
             cfg[field]['persistent_workers'] = False
+    train_loader = cfg.get('train_dataloader') or {}
+    if train_loader.get('persistent_workers'):
+        print('warning: train_dataloader.persistent_workers=True: the workers keep their '
+              'random streams across epochs, so a resumed run augments differently from '
+              'the uninterrupted one', flush=True)
+    add_safety_hooks(cfg)
+    if args.resume == 'auto':
+        # MMEngine would follow work_dir/last_checkpoint blindly; take the newest
+        # checkpoint that loads instead (a kill can leave a truncated file behind)
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
+        if cfg.load_from is None:
+            print(f'--resume: no checkpoint in {cfg.work_dir}, starting a new run', flush=True)
+    elif args.resume is not None:
+        check_resume_checkpoint(args.resume)
+        cfg.resume = True
+        cfg.load_from = args.resume
+
     return cfg
 
 
@@ -120,8 +140,8 @@ def main():
     if not torch.cuda.is_available():
         reuse_freed_cpu_memory()
     cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
     try:
+        cfg = merge_args(cfg, args)
         backbone_checkpoint = apply_backbone_checkpoint(cfg)
         setup_cpu_distributed(cfg)
         if 'runner_type' not in cfg:
@@ -133,8 +153,8 @@ def main():
             check_backbone_checkpoint(model, backbone_checkpoint)
         runner.train()
         teardown_distributed()
-    except SetupError as error:
-        # setup problems, not bugs: print the fix, not a traceback
+    except (SetupError, NonFiniteLossError) as error:
+        # setup problems and diverged runs, not bugs: print the fix, not a traceback
         raise SystemExit(f'error: {error}') from None
 
 

@@ -1,4 +1,8 @@
-"""Compatibility fix: mmengine 0.10.7 cannot load its own checkpoints on torch >= 2.6.
+"""Fixes applied to MMEngine when mmselfkd is imported.
+
+1. Atomic local writes: MMEngine writes checkpoints into their final path, so a kill during
+   a save leaves a truncated file; :mod:`mmselfkd.utils.fileio` makes those writes atomic.
+2. mmengine 0.10.7 cannot load its own checkpoints on torch >= 2.6.
 
 Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``. mmengine 0.10.7 (the last
 release) calls ``torch.load`` without the flag, and Runner checkpoints hold non-tensor objects
@@ -18,6 +22,8 @@ import os.path as osp
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.utils import digit_version
+
+from mmselfkd.utils.fileio import use_atomic_local_backend
 
 
 def needs_weights_only_fix() -> bool:
@@ -42,3 +48,4 @@ def apply_checkpoint_compat():
 
 
 apply_checkpoint_compat()
+use_atomic_local_backend()

@@ -1,7 +1,8 @@
-"""Errors about the user's setup (config, data, files), raised before training starts.
+"""Errors whose message tells the user what to change; the tools print it without a
+traceback and exit with status 1.
 
-The tools print the message of a :class:`SetupError` without a traceback and exit with
-status 1: the message, not the stack, tells the user what to change.
+:class:`SetupError` and its subclasses are raised before training starts (config, data,
+files); :class:`NonFiniteLossError` stops a run that diverged.
 """
 
 
@@ -15,3 +16,7 @@ class ConfigError(SetupError, ValueError):
 
 class DataError(SetupError, ValueError):
     """Dataset files exist but do not hold what the config expects."""
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a non-finite loss or weights; the message says where."""

@@ -11,7 +11,7 @@ loads it anywhere, without mmselfkd.
 import copy
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -74,9 +74,12 @@ def export_state_dict(checkpoint: dict, prefix: str,
     return state_dict
 
 
-def export_checkpoint(src: str, dst: str, part: str = 'model',
-                      config: Optional[str] = None) -> Tuple[dict, str]:
-    """Write the export of ``src`` to ``dst``; returns the exported dict and the prefix used."""
+def build_exports(src: str, parts: Sequence[str] = ('model', ),
+                  config: Optional[str] = None) -> Tuple[Dict[str, dict], str]:
+    """The exports of the checkpoint file ``src``, one dict per part, and the prefix used.
+
+    Nothing is written: save each dict with :func:`mmselfkd.utils.fileio.save_atomic`.
+    """
     from mmselfkd.utils.compat import load_local_checkpoint
     checkpoint = load_local_checkpoint(src, map_location='cpu')
     cfg = Config.fromfile(config) if config else config_from_checkpoint(checkpoint)
@@ -84,23 +87,23 @@ def export_checkpoint(src: str, dst: str, part: str = 'model',
         raise ValueError(f'{src} has no stored config (meta.cfg); pass the training config '
                          'with --config.')
     prefix = deploy_prefix(cfg.get('model'))
-    state_dict = export_state_dict(checkpoint, prefix, part)
     meta = checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {}
-    exported = {
-        'state_dict': state_dict,
-        'meta': _plain({
-            'mmselfkd_version': __version__,
-            'part': part,
-            'source_checkpoint': osp.basename(src),
-            'source_model': cfg.model.get('type'),
-            'stripped_prefix': prefix,
-            'epoch': meta.get('epoch'),
-            'iter': meta.get('iter'),
-            'dataset_meta': meta.get('dataset_meta', {}),
-        }),
-    }
-    torch.save(exported, dst)
-    return exported, prefix
+    exports = {}
+    for part in parts:
+        exports[part] = {
+            'state_dict': export_state_dict(checkpoint, prefix, part),
+            'meta': _plain({
+                'mmselfkd_version': __version__,
+                'part': part,
+                'source_checkpoint': osp.basename(src),
+                'source_model': cfg.model.get('type'),
+                'stripped_prefix': prefix,
+                'epoch': meta.get('epoch'),
+                'iter': meta.get('iter'),
+                'dataset_meta': meta.get('dataset_meta', {}),
+            }),
+        }
+    return exports, prefix
 
 
 def compare_state_dicts(exported: Dict[str, torch.Tensor], target: Dict[str, torch.Tensor],
@@ -116,6 +119,14 @@ def compare_state_dicts(exported: Dict[str, torch.Tensor], target: Dict[str, tor
     mismatched = sorted(f'{k}: export {tuple(exported[k].shape)} vs model {tuple(target[k].shape)}'
                         for k in exported if k in target and exported[k].shape != target[k].shape)
     return missing, unexpected, mismatched
+
+
+def describe_mismatch(missing: List[str], unexpected: List[str],
+                      mismatched: List[str]) -> List[str]:
+    """One line per non-empty list of :func:`compare_state_dicts`, with a few examples."""
+    return [f'  {len(keys)} {title} keys, e.g. {", ".join(keys[:4])}'
+            for title, keys in (('missing', missing), ('unexpected', unexpected),
+                                ('mis-shaped', mismatched)) if keys]
 
 
 def build_model_from_config(config: str):
