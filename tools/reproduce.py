@@ -32,7 +32,7 @@ import yaml
 from mmengine.config import Config, DictAction
 
 from mmselfkd.utils.errors import SetupError
-from mmselfkd.utils.files import write_text_atomically
+from mmselfkd.utils.fileio import atomic_write
 from mmselfkd.utils.run_logs import load_run_scalars, primary_metric
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -98,15 +98,15 @@ class Run:
     """One training run: a config, a seed and its work directory."""
 
     def __init__(self, config: str, seed: int, work_dir: str, cfg_options: List[str]):
-        self.config = config
+        self.config = osp.abspath(config)
         self.seed = seed
-        self.work_dir = work_dir
+        self.work_dir = osp.abspath(work_dir)
         # the last value of a key wins in tools/train.py's --cfg-options
         self.cfg_options = list(cfg_options) + [f'randomness.seed={seed}']
 
     @property
     def settings(self) -> dict:
-        return dict(config=self.config, seed=self.seed, cfg_options=self.cfg_options)
+        return dict(config=config_key(self.config), seed=self.seed, cfg_options=self.cfg_options)
 
     def finished(self) -> bool:
         """True when this run finished with these settings (other settings raise)."""
@@ -163,7 +163,8 @@ def train(run: Run, label: str, gpus: int, length: str) -> bool:
     started = time.time()
     tail = deque(maxlen=60)
     env = dict(os.environ, PYTHONUNBUFFERED='1')
-    proc = subprocess.Popen(run.command(gpus, resume), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    # in the caller's directory, as a user runs tools/train.py (data roots are relative to it)
+    proc = subprocess.Popen(run.command(gpus, resume), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     last_epoch, last_print = None, 0.0
     for line in proc.stdout:
@@ -185,7 +186,8 @@ def train(run: Run, label: str, gpus: int, length: str) -> bool:
         print(f'{label}: FAILED (exit {code}) after {minutes:.1f} min; the end of its output:\n'
               + ''.join(tail), file=sys.stderr, flush=True)
         return False
-    write_text_atomically(osp.join(run.work_dir, MARKER), json.dumps(run.settings, indent=1))
+    with atomic_write(osp.join(run.work_dir, MARKER), 'w') as f:
+        json.dump(run.settings, f, indent=1)
     print(f'{label}: done in {minutes:.1f} min', flush=True)
     return True
 
@@ -280,8 +282,10 @@ def write_tables(work_dir: str, rows: List[dict]) -> None:
             f"{fmt(gain_final, gain_final_se, sign=True) if row['role'] == 'method' else ''} | "
             f"{fmt(gain_best, gain_best_se, sign=True) if row['role'] == 'method' else ''} | "
             f"{fmt(row['paper'])} | {', '.join(f'{v:.2f}' for v in row['final'])} |")
-    write_text_atomically(osp.join(work_dir, 'results.csv'), buffer.getvalue())
-    write_text_atomically(osp.join(work_dir, 'results.md'), '\n'.join(lines) + '\n')
+    with atomic_write(osp.join(work_dir, 'results.csv'), 'w') as f:
+        f.write(buffer.getvalue())
+    with atomic_write(osp.join(work_dir, 'results.md'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
 
 
 def plot(work_dir: str, key: str, runs: List[Run], baseline_runs: List[Run]) -> bool:

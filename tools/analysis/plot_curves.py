@@ -29,7 +29,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from mmselfkd.utils.errors import SetupError
-from mmselfkd.utils.files import write_atomically
+from mmselfkd.utils.fileio import atomic_write
 from mmselfkd.utils.run_logs import RunScalars, load_run_scalars, load_scalar_files
 
 BOOKKEEPING = {'step', 'epoch', 'iter', 'time', 'data_time', 'memory'}
@@ -214,7 +214,8 @@ def main(argv=None):
     width, height = (int(v) for v in args.window_size.split('*'))
     fig = plot_curves(groups, keys, args.title, (width, height))
     if args.out:
-        write_atomically(args.out, lambda tmp: fig.savefig(tmp, dpi=100))
+        with atomic_write(args.out) as f:
+            fig.savefig(f, format=osp.splitext(args.out)[1][1:] or 'png', dpi=100)
         print(f'saved {len(keys)} panels of {len(run_paths)} runs to {args.out}')
     else:
         import matplotlib.pyplot as plt
