@@ -205,6 +205,15 @@ def test_bad_config_is_reported_at_build_time(mmpretrain_scope):
         build_ffsd(one_stage)
 
 
+@pytest.mark.parametrize('weight', ['lambda_div', 'lambda_fusion', 'lambda_sd'])
+def test_negative_or_nan_loss_weights_are_config_errors(mmpretrain_scope, weight):
+    from mmselfkd.utils.errors import ConfigError
+    for value in (-1e-5, float('nan')):
+        with pytest.raises(ConfigError, match=f'model.{weight} must be a loss weight >= 0'):
+            build_ffsd(**{weight: value})
+    build_ffsd(**{weight: 0.0})  # zero switches the term off
+
+
 # ---------------------------------------------------------- gradient routing (5.4)
 
 def grads(module):
@@ -315,6 +324,36 @@ def test_train_step_needs_the_four_wrappers(mmpretrain_scope):
     single = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(ValueError, match='MultiOptimWrapperConstructor'):
         model.train_step(dict(inputs=[], data_samples=[]), single)
+
+
+def test_ffsd_losses_follow_the_shared_dtype_rule():
+    from mmselfkd.models.losses import attention_map, attention_shifted_feature, diversity_loss
+    fa, fb = det((3, 4, 4, 4), 0.2, 1, 0.37), det((3, 4, 4, 4), 0.9, 1, 0.11)
+    assert diversity_loss(attention_map(fa), attention_map(fb)).dtype == torch.float64
+    assert attention_shifted_feature(fb).dtype == torch.float64
+    assert diversity_loss(attention_map(fa.half()), attention_map(fb.half())).dtype == \
+        torch.float32
+    assert attention_shifted_feature(fb.half()).dtype == torch.float32
+
+
+def test_float64_train_step(mmpretrain_scope):
+    """A float64 model trains in float64 (the losses keep the dtype of their inputs) and
+    matches the float32 step."""
+    data = dict(inputs=[(torch.rand(3, 16, 16) * 255).to(torch.uint8) for _ in range(4)],
+                data_samples=batch()[1])
+    single = build_ffsd()
+    double = copy.deepcopy(single).double()
+    before = copy.deepcopy(double.state_dict())
+    log_single = single.train_step(copy.deepcopy(data), ffsd_optim_wrapper(single))
+    log_double = double.train_step(copy.deepcopy(data), ffsd_optim_wrapper(double))
+    for name, value in log_double.items():
+        assert value.dtype == torch.float64, name
+        assert torch.allclose(value.float(), log_single[name], rtol=1e-3, atol=1e-6), name
+    after = double.state_dict()
+    assert all(after[k].dtype == torch.float64 for k in after if after[k].is_floating_point())
+    for prefix in ('students.', 'fusion.', 'leader.', 'trans_fusion.', 'self_distillers.'):
+        assert any(not torch.equal(before[k], after[k]) for k in after
+                   if k.startswith(prefix) and after[k].is_floating_point()), prefix
 
 
 def test_multi_optim_constructor_checks_coverage(mmpretrain_scope):

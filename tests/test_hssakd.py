@@ -4,6 +4,7 @@ import copy
 import glob
 import math
 import os.path as osp
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -296,6 +297,22 @@ def test_offline_checkpoint_errors(tmp_path, mmpretrain_scope):
               deploy='peer')
 
 
+def test_branch_classes_must_match_every_head(mmpretrain_scope):
+    """The joint label ``4 * y + k`` needs the branches' ``num_classes`` equal to each
+    network's head: a mismatch is a config error at build time, not a wrong joint space."""
+    from mmselfkd.utils.errors import ConfigError
+    ten = dict(BRANCHES, num_classes=10)
+    with pytest.raises(ConfigError, match=r'model.aux_branches.num_classes is 10, but the '
+                       r'head of model.student has 100 classes.*num_classes=100'):
+        build(mode='teacher', aux_branches=ten)
+    peer = classifier_cfg()
+    peer['head']['num_classes'] = 10
+    with pytest.raises(ConfigError, match=r'head of model.peer has 10 classes'):
+        build(mode='online', peer=peer)
+    with pytest.raises(ConfigError, match=r'head of model.teacher has 10 classes'):
+        build(mode='offline', teacher=peer)
+
+
 def test_teacher_mode_joint_and_frozen(tmp_path, mmpretrain_scope):
     joint = build(mode='teacher').train()
     losses = run_loss(joint)
@@ -407,6 +424,161 @@ def test_wrn_branches_use_raw_last_stage(mmpretrain_scope):
         l3 = backbone.layer3(backbone.layer2(backbone.layer1(backbone.conv1(x))))
         assert torch.allclose(outputs.aux[2], model.aux_branches.branches[2](l3))
         assert torch.allclose(outputs.final, model.student(x, mode='tensor'))
+
+
+# ------------------------------------------------- teachers trained with the official code
+# Each family's teacher (100 classes) and the official names of its entries, written here
+# from winycg/HSAKD models/*.py independently of the loader, which pairs entries in order.
+def family_cfg(backbone, channels):
+    return dict(type='ImageClassifier', backbone=backbone, neck=dict(type='GlobalAveragePooling'),
+                head=dict(type='LinearClsHead', num_classes=100, in_channels=channels))
+
+
+OFFICIAL_FAMILIES = {
+    # models/resnet.py resnet{8,20,56,8x4,32x4}_aux
+    'resnet': family_cfg(dict(type='mmselfkd.CIFARResNet', depth=8), 64),
+    # models/wrn.py wrn_{16,40}_{1,2}_aux
+    'wrn': family_cfg(dict(type='mmselfkd.WideResNet', depth=10, widen_factor=1), 64),
+    # models/vgg.py vgg{8,13}_bn_aux
+    'vgg': family_cfg(dict(type='mmselfkd.CIFARVGG', depth=8, out_indices=(0, 1, 2, 3)), 512),
+    # models/resnetv2.py ResNet50_aux (narrowed)
+    'resnetv2': family_cfg(dict(type='ResNet_CIFAR', depth=50, stem_channels=8,
+                                base_channels=8, out_indices=(0, 1, 2, 3)), 256),
+    # models/resnet_imagenet.py resnet{18,34}_imagenet_aux (narrowed)
+    'resnet_imagenet': family_cfg(dict(type='ResNet', depth=18, stem_channels=8,
+                                       base_channels=8, out_indices=(0, 1, 2, 3)), 64),
+}
+OFFICIAL_FC = dict(resnet='fc', wrn='fc', vgg='classifier', resnetv2='linear',
+                   resnet_imagenet='fc')
+VGG8_BLOCK3 = 3  # modules of VGG-8's block3 (one conv-BN-ReLU) before block4
+
+
+def official_block(family, inner):
+    """Official name of an entry inside one of our stages (``'<block>.<rest>'``)."""
+    if family == 'wrn':  # NetworkBlock.layer, BasicBlock.convShortcut
+        return 'layer.' + inner.replace('.shortcut.', '.convShortcut.')
+    if family == 'resnetv2':
+        return inner.replace('.downsample.', '.shortcut.')
+    return inner
+
+
+def official_backbone_key(family, key):
+    if family == 'wrn':
+        key = re.sub(r'^layer(\d)\.', lambda m: f'block{m[1]}.', key)
+        return key if key.startswith(('conv1.', 'bn1.')) else \
+            re.sub(r'^(block\d)\.(.*)$', lambda m: f'{m[1]}.' + official_block(family, m[2]), key)
+    if family == 'vgg':  # block0..block4 without the max-pools, block3 + block4 in stage3
+        stage, index, rest = re.match(r'stage(\d)\.(\d+)\.(.*)', key).groups()
+        index = int(index) - (stage != '0')
+        if stage == '3' and index >= VGG8_BLOCK3:
+            return f'block4.{index - VGG8_BLOCK3}.{rest}'
+        return f'block{stage}.{index}.{rest}'
+    return official_block(family, key) if family == 'resnetv2' else key
+
+
+def official_branch_key(family, branch, key, num_branches):
+    """``auxiliary_classifier.*`` name of ``branches.<branch>.<key>``."""
+    n = branch + 1
+    if key.startswith('fc.'):
+        return f'fc{n}.{key[3:]}'
+    if key.startswith('norm.'):  # WRN's BN before pooling
+        return f'bn{n}.{key[5:]}'
+    stage, inner = re.match(r'stage(\d)\.(.*)', key).groups()
+    stage = int(stage)
+    if family == 'vgg':  # [MaxPool, block_s, ReLU] per strided stage, then block4
+        index, rest = inner.split('.', 1)
+        index = int(index)
+        if branch == num_branches - 1:
+            return (f'block_extractor{n}.{0 if index < VGG8_BLOCK3 else 2}.'
+                    f'{index % VGG8_BLOCK3}.{rest}')
+        position = 3 * (stage - n) + 1
+        if stage == 3 and index - 1 >= VGG8_BLOCK3:
+            position, index = 3 * (3 - n) + 3, index - VGG8_BLOCK3
+        return f'block_extractor{n}.{position}.{index - 1}.{rest}'
+    position = stage - n if branch < num_branches - 1 else 0
+    return f'block_extractor{n}.{position}.' + official_block(family, inner)
+
+
+def official_checkpoint(family, teacher):
+    """``{'net': ...}`` as train_teacher_cifar.py saves it, in the official entry order:
+    backbone, then block_extractor1..L, bn1..L, fc1..L."""
+    from collections import OrderedDict
+    num_branches = len(teacher.aux_branches)
+    entries = []
+    for key, value in teacher.state_dict().items():
+        if key.startswith('student.head.fc.'):
+            entries.append((0, f'backbone.{OFFICIAL_FC[family]}.' + key.rsplit('.', 1)[1], value))
+        elif key.startswith('student.backbone.'):
+            entries.append((0, 'backbone.' + official_backbone_key(
+                family, key[len('student.backbone.'):]), value))
+        else:
+            branch, rest = re.match(r'aux_branches\.branches\.(\d+)\.(.*)', key).groups()
+            name = official_branch_key(family, int(branch), rest, num_branches)
+            kind = 1 + ['block_extractor', 'bn', 'fc'].index(re.match(r'[a-z_]+', name)[0])
+            entries.append((kind, 'auxiliary_classifier.' + name, value))
+    net = OrderedDict((name, value) for _, name, value in sorted(entries, key=lambda e: e[0]))
+    optimizer = torch.optim.SGD(teacher.parameters(), lr=0.05, momentum=0.9)
+    return {'net': net, 'acc': 0.75, 'epoch': 239, 'optimizer': optimizer.state_dict()}
+
+
+OFFICIAL_NAMES = {  # entries named in the official model files
+    'resnet': ['backbone.layer2.0.downsample.1.running_var', 'backbone.fc.weight',
+               'auxiliary_classifier.block_extractor1.1.0.conv2.weight',
+               'auxiliary_classifier.block_extractor3.0.0.bn2.bias',
+               'auxiliary_classifier.fc3.bias'],
+    'wrn': ['backbone.block2.layer.0.convShortcut.weight', 'backbone.bn1.running_mean',
+            'auxiliary_classifier.block_extractor1.1.layer.0.convShortcut.weight',
+            'auxiliary_classifier.bn3.weight', 'auxiliary_classifier.fc1.weight'],
+    'vgg': ['backbone.block0.0.weight', 'backbone.block3.1.running_mean',
+            'backbone.block4.0.bias', 'backbone.classifier.weight',
+            'auxiliary_classifier.block_extractor1.1.0.weight',
+            'auxiliary_classifier.block_extractor1.7.1.weight',
+            'auxiliary_classifier.block_extractor1.9.0.weight',
+            'auxiliary_classifier.block_extractor3.3.1.running_var',
+            'auxiliary_classifier.block_extractor4.0.0.weight',
+            'auxiliary_classifier.block_extractor4.2.1.bias', 'auxiliary_classifier.fc4.bias'],
+    'resnetv2': ['backbone.layer1.0.shortcut.0.weight', 'backbone.layer4.2.bn3.weight',
+                 'backbone.linear.bias',
+                 'auxiliary_classifier.block_extractor1.2.0.shortcut.1.running_mean',
+                 'auxiliary_classifier.block_extractor4.0.2.conv3.weight'],
+    'resnet_imagenet': ['backbone.layer4.0.downsample.0.weight', 'backbone.fc.weight',
+                        'auxiliary_classifier.block_extractor2.1.1.conv2.weight',
+                        'auxiliary_classifier.fc4.weight'],
+}
+
+
+@pytest.mark.parametrize('family', list(OFFICIAL_FAMILIES))
+def test_official_hsakd_teacher_checkpoint_is_recognised(family, tmp_path, mmpretrain_scope):
+    source = build(mode='teacher', student=OFFICIAL_FAMILIES[family])
+    generator = torch.Generator().manual_seed(1)
+    for name, buffer in source.named_buffers():  # BN statistics must arrive too
+        if 'running' in name:
+            buffer.copy_(torch.rand(buffer.shape, generator=generator) + 0.5)
+    checkpoint = official_checkpoint(family, source)
+    assert set(OFFICIAL_NAMES[family]) <= set(checkpoint['net'])
+    path = str(tmp_path / f'{family}_aux.pth.tar')
+    torch.save(checkpoint, path)
+
+    model = build(mode='offline', teacher=OFFICIAL_FAMILIES[family], teacher_checkpoint=path)
+    for prefix, ours in (('student.', model.teacher), ('aux_branches.', model.teacher_branches)):
+        for key, value in ours.state_dict().items():
+            assert torch.equal(value, source.state_dict()[prefix + key]), prefix + key
+    source.eval()
+    inputs = rotate_batch(torch.randn(2, 3, 16, 16, generator=generator))
+    with torch.no_grad():
+        expected = HSSAKD._forward_net(source.student, source.aux_branches, inputs)
+        loaded = HSSAKD._forward_net(model.teacher, model.teacher_branches, inputs)
+    assert torch.equal(loaded.final, expected.final)
+    assert all(torch.equal(a, b) for a, b in zip(loaded.aux, expected.aux))
+
+
+def test_official_checkpoint_of_another_teacher_is_refused(tmp_path, mmpretrain_scope):
+    source = build(mode='teacher', student=OFFICIAL_FAMILIES['wrn'])
+    path = str(tmp_path / 'wrn_aux.pth.tar')
+    torch.save(official_checkpoint('wrn', source), path)
+    with pytest.raises(KeyError, match=r'model.teacher_checkpoint: .*wrn_aux.pth.tar is an '
+                       r'official HSAKD checkpoint that does not fit the configured teacher'):
+        build(mode='offline', teacher=OFFICIAL_FAMILIES['resnet'], teacher_checkpoint=path)
 
 
 # ------------------------------------------------------------------------ shipped configs

@@ -173,6 +173,37 @@ def test_bad_config_fails_at_build_time(mmpretrain_scope):
         build(dict(type='mmselfkd.MixSKD', student=augmented))
 
 
+def test_self_teacher_that_does_not_fit_the_student_is_a_config_error(mmpretrain_scope):
+    from mmselfkd.utils.errors import ConfigError
+    teacher = dict(type='mmselfkd.StageAggregator', num_classes=100)
+    with pytest.raises(ConfigError, match=r'model.self_teacher.num_classes is 100, but MixSKD '
+                       r"needs 10 \(the classes of model.student's head\)"):
+        tiny_mixskd(self_teacher=teacher)
+    teacher = dict(type='mmselfkd.StageAggregator', in_channels=[64, 64, 64])
+    with pytest.raises(ConfigError, match=r'model.self_teacher.in_channels is \[64, 64, 64\], '
+                       r'but MixSKD needs \[64, 64, 64, 64\]'):
+        tiny_mixskd(self_teacher=teacher)
+
+
+def test_batch_of_one_carries_no_mixup_signal(mmpretrain_scope):
+    """``min_batch_size``: one image is mixed with itself, so the mutual KL and the feature
+    term vanish (the pre-training check refuses ``train_dataloader.batch_size=1``)."""
+    from mmselfkd.models.algorithms import FFSD, FRSKD, HSSAKD
+    from mmselfkd.models.algorithms.base import BaseSelfKDAlgorithm
+    from mmselfkd.models.algorithms.mixskd import MixSKD
+    assert BaseSelfKDAlgorithm.min_batch_size == 1
+    assert MixSKD.min_batch_size == 2
+    assert FFSD.min_batch_size == FRSKD.min_batch_size == HSSAKD.min_batch_size == 1
+    model = tiny_mixskd().train()
+    for num, vanishes in ((1, True), (4, False)):
+        np.random.seed(0)
+        torch.manual_seed(0)
+        data = model.data_preprocessor(batch(num=num), True)
+        losses = model.loss(data['inputs'], data['data_samples'])
+        for name in ('distill.loss_kl_mutual', 'distill.loss_feature_mse'):
+            assert (float(losses[name]) < 1e-8) == vanishes, (num, name)
+
+
 # ------------------------------------------------------------------------------ mixup 5.5
 def test_mixup_identity_and_one_forward_over_both_halves(mmpretrain_scope):
     model = tiny_mixskd().train()

@@ -339,6 +339,9 @@ def test_bad_setups_fail_before_training(baseline_run, tmp_path, tiny_cifar100, 
         # labels of the data outside the head's classes
         (BASELINE, [], opts + ['model.head.num_classes=10'],
          "train_dataloader.dataset: 22 labels lie outside [0, 10) (the head's num_classes)"),
+        # MixSKD mixes pairs of images within a batch
+        ('configs/mixskd/resnet18_cifar100.py', [], opts + ['train_dataloader.batch_size=1'],
+         'train_dataloader.batch_size=1: MixSKD needs at least 2 images per process'),
         # a --resume path that does not load
         (BASELINE, ['--resume', str(baseline_run / 'missing.pth')], opts,
          f'--resume {baseline_run}/missing.pth: no such file'),

@@ -106,6 +106,9 @@ class BaseSelfKDAlgorithm(BaseModel):
 
     #: attribute that holds the deployable network
     deploy_attr = 'student'
+    #: the smallest per-process training batch for which the method's losses are
+    #: meaningful; ``train_dataloader.batch_size`` is checked against it before training
+    min_batch_size: int = 1
 
     def __init__(self, student: Union[dict, nn.Module],
                  data_preprocessor: Optional[dict] = None,

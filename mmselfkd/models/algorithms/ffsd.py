@@ -14,6 +14,7 @@ from mmselfkd.models.losses import (attention_map, attention_shifted_feature,
                                     attention_transfer, diversity_loss, kl_divergence,
                                     normalized_distance)
 from mmselfkd.registry import MODELS
+from mmselfkd.utils.errors import ConfigError
 from .base import BaseSelfKDAlgorithm, build_host_model, build_module, resolve_host_config
 
 
@@ -152,6 +153,11 @@ class FFSD(BaseSelfKDAlgorithm):
                              f'students at least), got {num_students}')
         if temperature <= 0:
             raise ValueError(f'model.temperature must be > 0, got {temperature}')
+        for name, value in (('lambda_div', lambda_div), ('lambda_fusion', lambda_fusion),
+                            ('lambda_sd', lambda_sd)):
+            # `not >=` also rejects NaN; a negative weight would maximise its term
+            if not value >= 0:
+                raise ConfigError(f'model.{name} must be a loss weight >= 0, got {value}')
         # read a dict(cfg_path=...) once for the leader and every common student
         architecture = resolve_host_config(architecture, 'architecture')
         leader = build_host_model(architecture, data_preprocessor, field='architecture')

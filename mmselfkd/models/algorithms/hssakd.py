@@ -7,16 +7,19 @@ Official code: winycg/HSAKD. Spec: ``/work/shared/spec/methods.md`` section 3.
 """
 import copy
 import os.path as osp
+import re
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import MMLogger
 from mmengine.runner import CheckpointLoader
 from torch import Tensor, nn
 
 from mmselfkd.models.losses import kl_divergence
 from mmselfkd.models.utils import NUM_ROTATIONS, joint_labels, rotate_batch
 from mmselfkd.registry import MODELS
+from mmselfkd.utils.errors import ConfigError
 from mmselfkd.utils.export import compare_state_dicts
 from .base import BaseSelfKDAlgorithm, build_host_model
 
@@ -81,13 +84,71 @@ def offline_losses(student: NetOutputs, teacher: NetOutputs, labels: Tensor, tem
     return losses
 
 
+def is_official_teacher(checkpoint) -> bool:
+    """True for a checkpoint written by the official HSAKD code (winycg/HSAKD
+    ``train_teacher_cifar.py:363-369``: ``{'net': model.state_dict(), 'acc', 'epoch',
+    'optimizer'}`` of a ``*_aux`` model with ``backbone.*`` and ``auxiliary_classifier.*``)."""
+    return (isinstance(checkpoint, dict) and isinstance(checkpoint.get('net'), dict)
+            and any(k.startswith('auxiliary_classifier.') for k in checkpoint['net']))
+
+
+def official_teacher_state(net: Dict[str, Tensor], classifier: nn.Module,
+                           branches: nn.Module, path: str, field: str) -> Dict[str, Tensor]:
+    """The ``student.*``/``aux_branches.*`` entries of an official HSAKD teacher.
+
+    The official ``*_aux`` model holds the classifier under ``backbone.`` (its final linear
+    layer ``fc``/``linear``/``classifier`` included) and branch ``l`` under
+    ``auxiliary_classifier.{block_extractor,bn,fc}{l}`` (winycg/HSAKD ``models/*.py``,
+    ``Auxiliary_Classifier``). Our classifier and branches build the same layers in the same
+    order (the official forward order), under other names, so the entries are paired in
+    order within each of these groups; every pair must agree in shape and in the entry's own
+    name (``weight``, ``running_mean``, ...), and every entry must be used.
+    """
+    groups = [('student.', lambda key: key.startswith('backbone.'), classifier.state_dict())]
+    for index, branch in enumerate(branches.branches):
+        pattern = re.compile(rf'auxiliary_classifier\.[A-Za-z_]+{index + 1}\.')
+        groups.append((f'aux_branches.branches.{index}.', pattern.match, branch.state_dict()))
+    state: Dict[str, Tensor] = {}
+    used = set()
+    for prefix, belongs, ours in groups:
+        official = [key for key in net if belongs(key)]
+        used.update(official)
+        pairs = list(zip(official, ours.items()))
+        wrong = [f'{theirs} {tuple(net[theirs].shape)} for {prefix}{key} {tuple(value.shape)}'
+                 for theirs, (key, value) in pairs
+                 if theirs.rsplit('.', 1)[1] != key.rsplit('.', 1)[1]
+                 or net[theirs].shape != value.shape]
+        if len(official) != len(ours) or wrong:
+            raise KeyError(
+                f'model.{field}: {path} is an official HSAKD checkpoint that does not fit the '
+                f'configured teacher: {len(official)} entries for our {len(ours)} {prefix}* '
+                f'entries{", e.g. " + wrong[0] if wrong else ""}. Expected the checkpoint of '
+                "the official *_aux model of model.teacher's architecture and classes.")
+        state.update((prefix + key, net[theirs]) for theirs, (key, _) in pairs)
+    unused = [key for key in net if key not in used]
+    if unused:
+        raise KeyError(f'model.{field}: {path} is an official HSAKD checkpoint with entries '
+                       f'that the configured teacher lacks, e.g. {unused[:3]}')
+    MMLogger.get_current_instance().info(
+        f'model.{field}: {path} is an official HSAKD checkpoint; its backbone.* and '
+        'auxiliary_classifier.* entries were loaded as student.* and aux_branches.*')
+    return state
+
+
 def load_state_dict_strict(path: Optional[str], prefixes: Dict[str, nn.Module],
                            field: str) -> None:
-    """Load ``prefix.*`` entries of checkpoint ``path`` strictly into each mapped module."""
+    """Load ``prefix.*`` entries of checkpoint ``path`` strictly into each mapped module.
+
+    A teacher (``prefixes`` ``student.`` and ``aux_branches.``) may also come from an official
+    HSAKD checkpoint (:func:`official_teacher_state`)."""
     if not path or not osp.isfile(path):
         raise FileNotFoundError(f'model.{field}: checkpoint file {path!r} does not exist')
     checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    state = checkpoint.get('state_dict', checkpoint)
+    if is_official_teacher(checkpoint) and set(prefixes) == {'student.', 'aux_branches.'}:
+        state = official_teacher_state(checkpoint['net'], prefixes['student.'],
+                                       prefixes['aux_branches.'], path, field)
+    else:
+        state = checkpoint.get('state_dict', checkpoint)
     for prefix, target in prefixes.items():
         part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         missing, unexpected, mismatched = compare_state_dicts(part, target.state_dict())
@@ -228,9 +289,17 @@ class HSSAKD(BaseSelfKDAlgorithm):
         if isinstance(cfg['type'], str) and '.' not in cfg['type']:
             cfg.setdefault('_scope_', 'mmselfkd')
         try:
-            return MODELS.build(cfg, default_args=dict(backbone=classifier.backbone))
+            branches = MODELS.build(cfg, default_args=dict(backbone=classifier.backbone))
         except (TypeError, ValueError) as error:
             raise type(error)(f'model.aux_branches (for the {owner}): {error}') from None
+        head_classes = getattr(classifier.head, 'num_classes', None)
+        if head_classes is not None and branches.num_classes != head_classes:
+            # the joint label 4 * y + k and the KL between joint heads need the head's classes
+            raise ConfigError(
+                f'model.aux_branches.num_classes is {branches.num_classes}, but the head of '
+                f'model.{owner} has {head_classes} classes; the joint (class x rotation) heads '
+                f'need the same classes: set model.aux_branches.num_classes={head_classes}')
+        return branches
 
     @staticmethod
     def _freeze(*modules: nn.Module) -> None:

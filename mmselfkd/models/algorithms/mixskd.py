@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from mmselfkd.models.aux_branches import build_stage, stage_out_channels
 from mmselfkd.models.losses import at_least_float32, kl_divergence
 from mmselfkd.registry import MODELS
+from mmselfkd.utils.errors import ConfigError
 from .base import BaseSelfKDAlgorithm, build_module
 
 
@@ -200,6 +201,13 @@ class MixSKD(BaseSelfKDAlgorithm):
         init_cfg: initialisation config of the wrapper.
     """
 
+    #: a batch of one image mixes it with itself (``perm`` is the identity, ``x_mix = x``):
+    #: the mutual KL and feature terms are 0 and the self-teacher and discriminators see
+    #: one view twice. A last batch of 1 in an epoch is trained on, as the official
+    #: script does (its loaders keep the last batch: ``dataloader/dataloaders.py:226``,
+    #: ``main_mixskd_imagenet.py:198``).
+    min_batch_size = 2
+
     def __init__(self, student: Union[dict, nn.Module],
                  self_teacher: Union[dict, nn.Module] = dict(type='mmselfkd.StageAggregator'),
                  mixup_alpha: float = 0.4, temperature: float = 3.0,
@@ -238,6 +246,7 @@ class MixSKD(BaseSelfKDAlgorithm):
             self_teacher.setdefault('in_channels', [channels[-1]] * len(channels))
             self_teacher.setdefault('num_classes', num_classes)
         self.self_teacher = build_module(self_teacher, 'self_teacher')
+        self._check_self_teacher([channels[-1]] * len(channels), num_classes)
         if not mixup_cls_loss:
             # outside the loss graph (spec 2.9.1); frozen so that DDP does not wait for it
             self.self_teacher.requires_grad_(False)
@@ -267,6 +276,19 @@ class MixSKD(BaseSelfKDAlgorithm):
             raise ValueError('model.student.backbone.out_indices must list every stage, '
                              f'{tuple(range(num_stages))}, for the auxiliary branches; got '
                              f'{tuple(out_indices)}')
+
+    def _check_self_teacher(self, in_channels: List[int], num_classes: int) -> None:
+        """The self-teacher classifies the concatenated stage features into the head's
+        classes; a mismatch would otherwise surface as a shape error at the first step."""
+        needs = (('num_classes', num_classes, "the classes of model.student's head"),
+                 ('in_channels', in_channels, "model.student's last-stage width per stage"))
+        for name, expected, meaning in needs:
+            value = getattr(self.self_teacher, name, None)
+            if value is not None and value != expected:
+                raise ConfigError(
+                    f'model.self_teacher.{name} is {value}, but MixSKD needs {expected} '
+                    f'({meaning}): set model.self_teacher.{name}={expected} or leave it out '
+                    'to have it filled in')
 
     @staticmethod
     def _build_branch(backbone: nn.Module, first: int, channels: List[int],

@@ -8,8 +8,9 @@ threshold, mirrors the larger values to ``n - a_hat`` and sets the threshold pos
 to ``n/2``. The official code mixes the
 normalised map with the raw norm ``n`` (spec 4.7 item 3); we keep that scale on purpose.
 
-Like the shared functions in :mod:`kd_losses`, these compute in float32 and never detach:
-the caller detaches the reference (student 1's feature) where a reader sees it.
+Like the shared functions in :mod:`kd_losses`, these compute in at least float32 (half and
+bfloat16 inputs are upcast, float64 stays float64) and never detach: the caller detaches the
+reference (student 1's feature) where a reader sees it.
 """
 from typing import Tuple
 
@@ -17,12 +18,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .kd_losses import attention_map
+from .kd_losses import at_least_float32, attention_map
 
 
 def _shifted_attention(reference_attention: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     """Return ``(shifted, a_hat, n)`` for a ``(N, 1, H, W)`` (or ``(N, D)``) attention map."""
-    flat = reference_attention.float().flatten(1)
+    flat = at_least_float32(reference_attention).flatten(1)
     norm = flat.norm(dim=1, keepdim=True)
     normalized = F.normalize(flat, dim=1)
     k = flat.shape[1] // 3
@@ -45,7 +46,7 @@ def diversity_loss(attention: Tensor, reference_attention: Tensor) -> Tensor:
         raise ValueError(f'diversity_loss needs attention maps of equal shape, got '
                          f'{tuple(attention.shape)} and {tuple(reference_attention.shape)}')
     target, _, _ = _shifted_attention(reference_attention)
-    prediction = F.normalize(attention.float().flatten(1), dim=1)
+    prediction = F.normalize(at_least_float32(attention).flatten(1), dim=1)
     return (prediction - target).pow(2).mean()
 
 
@@ -61,4 +62,4 @@ def attention_shifted_feature(feature: Tensor) -> Tensor:
     shifted, normalized, norm = _shifted_attention(attention_map(feature))
     offset = ((shifted - normalized) * norm / feature.shape[1]).view(
         feature.shape[0], 1, *feature.shape[2:])
-    return feature.float() + offset
+    return at_least_float32(feature) + offset
