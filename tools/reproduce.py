@@ -309,7 +309,7 @@ def plot(work_dir: str, key: str, runs: List[Run], baseline_runs: List[Run]) -> 
 # --------------------------------------------------------------------------------- main
 
 def plan(args) -> List[dict]:
-    """Per config: its key, baseline config (or None), paper number, and runs."""
+    """Per config: its key, its baseline config (or None) and both metafile entries."""
     if args.seeds < 1:
         raise SetupError(f'--seeds must be at least 1, got {args.seeds}')
     if args.baseline is not None and len(args.baseline) != len(args.configs):
@@ -328,8 +328,10 @@ def plan(args) -> List[dict]:
             baseline = osp.join(ROOT, baseline) if baseline else None
         if baseline is not None and not osp.isfile(baseline):
             raise SetupError(f'no baseline config file {baseline} (for {config})')
+        baseline_entry = metafiles.get(
+            osp.normpath(osp.relpath(osp.abspath(baseline), ROOT))) if baseline else None
         items.append(dict(config=config, key=config_key(config), entry=entry,
-                          baseline=baseline))
+                          baseline=baseline, baseline_entry=baseline_entry))
     return items
 
 
@@ -367,9 +369,7 @@ def main(argv=None) -> int:
             base_key = config_key(item['baseline']) if item['baseline'] else None
             base = None
             if base_key is not None and base_key not in [r['config'] for r in rows]:
-                base_entry = load_metafiles().get(
-                    osp.normpath(osp.relpath(osp.abspath(item['baseline']), ROOT)))
-                base_paper, base_paper_metric = paper_value(base_entry)
+                base_paper, base_paper_metric = paper_value(item['baseline_entry'])
                 base = summarise(base_key, runs[base_key], args.metric)
                 base.update(role='baseline', paper=base_paper, paper_metric=base_paper_metric)
                 rows.append(base)
