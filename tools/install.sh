@@ -133,7 +133,7 @@ EOF
     WHEEL=$(ls "$WHEEL_DIR"/mmcv-*.whl 2>/dev/null | head -n 1 || true)
     if [ -z "$WHEEL" ]; then
         log "no cached mmcv wheel for $KEY: building mmcv $MMCV_VERSION from source"
-        log "this takes 15-25 minutes on 2 CPU cores (longer with CUDA ops); the wheel is cached in $WHEEL_DIR"
+        log "this takes about 8 minutes on 2 idle CPU cores (longer with CUDA ops or a busy machine); the wheel is cached in $WHEEL_DIR"
         # ninja lets torch's extension builder compile MAX_JOBS files in parallel.
         have "import ninja" || "${PIP[@]}" ninja
         BUILD=$(mktemp -d)

@@ -139,9 +139,8 @@ def main():
     args = parse_args()
     if not torch.cuda.is_available():
         reuse_freed_cpu_memory()
-    cfg = Config.fromfile(args.config)
     try:
-        cfg = merge_args(cfg, args)
+        cfg = merge_args(Config.fromfile(args.config), args)
         backbone_checkpoint = apply_backbone_checkpoint(cfg)
         setup_cpu_distributed(cfg)
         if 'runner_type' not in cfg:
