@@ -190,11 +190,13 @@ def test_wheel_ships_configs_and_tools_and_mmselfkd_bases_resolve_in_a_fresh_ven
     for shipped in ('model-index.yml', 'configs/frskd/metafile.yml', 'tools/train.py',
                     'tools/dist_train.sh', 'tools/reproduce.py'):
         assert osp.isfile(osp.join(package, '.mim', shipped)), shipped
-    # mim train mmselfkd CONFIG runs `python <package>/.mim/tools/train.py <config> --launcher none`
+    # mim train mmselfkd CONFIG runs
+    # `python <package>/.mim/tools/train.py <config> --device cpu --launcher none`
     work_dir = tmp_path / 'work'
     proc = subprocess.run(
         [python, osp.join(package, '.mim', 'tools', 'train.py'),
-         osp.join(root, 'baseline', 'resnet18_cifar100.py'), '--launcher', 'none',
+         osp.join(root, 'baseline', 'resnet18_cifar100.py'), '--device', 'cpu',
+         '--launcher', 'none',
          '--work-dir', str(work_dir), '--cfg-options',
          *cifar_options(tiny_cifar100, batch_size=8, max_epochs=1)],
         capture_output=True, text=True, env=dict(env, OMP_NUM_THREADS='1'),

@@ -51,7 +51,16 @@ def parse_args():
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    # what `mim train` passes with --launcher none
+    parser.add_argument('--device', choices=['cpu', 'cuda'], help=argparse.SUPPRESS)
+    parser.add_argument('--gpus', type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.device == 'cpu':
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''  # before anything initialises CUDA
+    if args.gpus is not None and args.gpus > 1 and args.launcher == 'none':
+        parser.error(f'--gpus {args.gpus} needs several processes: use '
+                     f'`bash tools/dist_train.sh CONFIG {args.gpus}` (or mim train '
+                     '--launcher pytorch)')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
