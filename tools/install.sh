@@ -1,27 +1,42 @@
 #!/usr/bin/env bash
 # Install mmselfkd and the OpenMMLab stack it needs into the current Python environment.
 #
-#   bash tools/install.sh            # idempotent: re-running skips what is already there
+#   bash tools/install.sh                   # everything: classification, segmentation, detection
+#   bash tools/install.sh --classification  # fast path: no compiled mmcv ops, no mmseg/mmdet
 #
-# What it does, in order (each step is skipped when already satisfied):
+# Idempotent: re-running skips what is already there, and the full install after the fast path
+# replaces mmcv-lite and adds mmseg/mmdet. What it does, in order (each step is skipped when
+# already satisfied):
 #   1. torch/torchvision: an existing install is kept (e.g. a GPU user's CUDA build);
 #      torch==2.14.1 torchvision==0.29.1 are installed only when torch is missing.
 #   2. setuptools<82 (mmengine 0.10.7 and mmcv's setup.py still import pkg_resources).
 #   3. mmengine==0.10.7.
-#   4. mmcv==2.1.0 with compiled ops, when `from mmcv.ops import nms` fails. No mmcv wheel
+#   4. mmcv==2.1.0 with compiled ops, when `from mmcv.ops import nms` fails. With
+#      --classification: mmcv-lite==2.1.0 instead (pure Python, seconds), unless an mmcv 2.1.0
+#      is already there; classifiers need none of the compiled ops. No mmcv wheel
 #      exists for current torch, so it is built from the PyPI source: --no-build-isolation,
 #      MMCV_WITH_OPS=1, -std=c++20 for torch>=2.14 headers, CUDA ops when nvcc and a GPU
 #      are present. The wheel is cached outside the repository under a key of the mmcv,
 #      torch and Python versions (pip's own wheel cache ignores the torch version, an ABI
 #      trap), so a second run or a second clone installs it in seconds.
-#   5. mmpretrain==1.2.0, mmsegmentation==1.2.2 (+ ftfy, regex), mmdet==3.3.0.
-#   6. test requirements and `pip install -e .` (mmselfkd itself).
+#   5. mmpretrain==1.2.0, and without --classification mmsegmentation==1.2.2 (+ ftfy, regex)
+#      and mmdet==3.3.0.
+#   6. each test requirement that is not satisfied, and `pip install -e .` (mmselfkd itself).
 #
 # Environment variables:
 #   PYTHON               interpreter to install into (default: python)
 #   MMSELFKD_CACHE_DIR   where built wheels are kept (default: ~/.cache/mmselfkd)
 #   MAX_JOBS             parallel compile jobs for the mmcv build (default: nproc)
 set -euo pipefail
+
+CLASSIFICATION_ONLY=0
+for arg in "$@"; do
+    case "$arg" in
+        --classification) CLASSIFICATION_ONLY=1 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $arg (expected --classification or nothing)" >&2; exit 2 ;;
+    esac
+done
 
 PY=${PYTHON:-python}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +47,20 @@ TORCHVISION_VERSION=0.29.1
 PIP=("$PY" -m pip install --disable-pip-version-check)
 
 log() { printf '[install.sh %(%H:%M:%S)T] %s\n' -1 "$*"; }
+# write_constraints: $CONSTRAINTS pins what is installed, so no resolver replaces torch or mmcv
+CONSTRAINTS=$(mktemp)
+trap 'rm -f "$CONSTRAINTS"' EXIT
+write_constraints() {
+    "$PY" - >"$CONSTRAINTS" <<'EOF'
+from importlib.metadata import PackageNotFoundError, version
+for name in ('torch', 'torchvision', 'mmcv', 'mmcv-lite', 'mmengine'):
+    try:
+        print(f'{name}=={version(name)}')
+    except PackageNotFoundError:
+        pass
+print('setuptools<82')
+EOF
+}
 have() { "$PY" -c "$1" >/dev/null 2>&1; }
 # version_is PKG VERSION: true when the installed distribution has exactly that version
 version_is() {
@@ -72,8 +101,17 @@ if ! version_is mmengine 0.10.7; then
     "${PIP[@]}" "mmengine==0.10.7"
 fi
 
-# 4. mmcv with compiled ops -------------------------------------------------------------------
-if have "from mmcv.ops import nms" && version_is mmcv "$MMCV_VERSION"; then
+# 4. mmcv with compiled ops (or mmcv-lite for --classification) -------------------------------
+if [ "$CLASSIFICATION_ONLY" = 1 ]; then
+    if version_is mmcv "$MMCV_VERSION" || version_is mmcv-lite "$MMCV_VERSION"; then
+        log "mmcv $MMCV_VERSION is installed"
+    else
+        "$PY" -m pip uninstall -y mmcv mmcv-lite mmcv-full >/dev/null 2>&1 || true
+        log "installing mmcv-lite==$MMCV_VERSION (no compiled ops: classification only)"
+        write_constraints
+        "${PIP[@]}" -c "$CONSTRAINTS" "mmcv-lite==$MMCV_VERSION"
+    fi
+elif have "from mmcv.ops import nms" && version_is mmcv "$MMCV_VERSION"; then
     log "mmcv $MMCV_VERSION with compiled ops is installed"
 else
     if have "import mmcv"; then
@@ -95,11 +133,11 @@ EOF
     WHEEL=$(ls "$WHEEL_DIR"/mmcv-*.whl 2>/dev/null | head -n 1 || true)
     if [ -z "$WHEEL" ]; then
         log "no cached mmcv wheel for $KEY: building mmcv $MMCV_VERSION from source"
-        log "this takes 15-25 minutes on 2 CPU cores (longer with CUDA ops); the wheel is cached in $WHEEL_DIR"
+        log "this takes about 8 minutes on 2 idle CPU cores (longer with CUDA ops or a busy machine); the wheel is cached in $WHEEL_DIR"
         # ninja lets torch's extension builder compile MAX_JOBS files in parallel.
         have "import ninja" || "${PIP[@]}" ninja
         BUILD=$(mktemp -d)
-        trap 'rm -rf "$BUILD"' EXIT
+        trap 'rm -rf "$BUILD" "$CONSTRAINTS"' EXIT
         "$PY" -m pip download --disable-pip-version-check --no-deps --no-binary :all: \
             --no-build-isolation -d "$BUILD" "mmcv==$MMCV_VERSION"
         tar xzf "$BUILD/mmcv-$MMCV_VERSION.tar.gz" -C "$BUILD"
@@ -134,25 +172,44 @@ fi
 # 5. OpenMMLab task libraries ---------------------------------------------------------------
 want=()
 version_is mmpretrain 1.2.0 || want+=("mmpretrain==1.2.0")
-version_is mmsegmentation 1.2.2 || want+=("mmsegmentation==1.2.2")
-version_is mmdet 3.3.0 || want+=("mmdet==3.3.0")
-have "import ftfy, regex" || want+=(ftfy regex)
+if [ "$CLASSIFICATION_ONLY" = 0 ]; then
+    version_is mmsegmentation 1.2.2 || want+=("mmsegmentation==1.2.2")
+    version_is mmdet 3.3.0 || want+=("mmdet==3.3.0")
+    have "import ftfy, regex" || want+=(ftfy regex)
+fi
 if [ ${#want[@]} -gt 0 ]; then
     log "installing ${want[*]}"
-    # Constrain what is already installed so the resolver cannot replace torch or mmcv.
-    CONSTRAINTS=$(mktemp)
-    "$PY" - >"$CONSTRAINTS" <<'EOF'
-from importlib.metadata import version
-for name in ('torch', 'torchvision', 'mmcv', 'mmengine'):
-    print(f'{name}=={version(name)}')
-print('setuptools<82')
-EOF
+    write_constraints
     "${PIP[@]}" -c "$CONSTRAINTS" "${want[@]}"
-    rm -f "$CONSTRAINTS"
 fi
 
 # 6. tests and mmselfkd ------------------------------------------------------------------------
-have "import pytest" || { log "installing the test requirements"; "${PIP[@]}" -r "$ROOT/requirements/tests.txt"; }
+# each requirement line on its own, so that a line added later is installed on the next run
+mapfile -t missing < <("$PY" - "$ROOT/requirements/tests.txt" <<'EOF'
+import sys
+from importlib.metadata import PackageNotFoundError, version
+try:
+    from packaging.requirements import Requirement
+except ImportError:  # a bare venv: pip vendors packaging
+    from pip._vendor.packaging.requirements import Requirement
+for line in open(sys.argv[1]):
+    line = line.split('#')[0].strip()
+    if not line:
+        continue
+    req = Requirement(line)
+    try:
+        satisfied = req.specifier.contains(version(req.name), prereleases=True)
+    except PackageNotFoundError:
+        satisfied = False
+    if not satisfied:
+        print(line)
+EOF
+)
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing the test requirements ${missing[*]}"
+    write_constraints
+    "${PIP[@]}" -c "$CONSTRAINTS" "${missing[@]}"
+fi
 if ! (cd / && "$PY" - "$ROOT" <<'EOF' >/dev/null 2>&1
 import os, sys
 import mmselfkd
@@ -163,5 +220,10 @@ EOF
     "${PIP[@]}" --no-build-isolation --no-deps -e "$ROOT"
 fi
 
-"$PY" -c "import mmselfkd, mmseg, mmdet, mmpretrain; print('mmselfkd', mmselfkd.__version__, 'ready:', 'mmpretrain', mmpretrain.__version__, 'mmseg', mmseg.__version__, 'mmdet', mmdet.__version__)"
-log "done"
+if [ "$CLASSIFICATION_ONLY" = 1 ]; then
+    "$PY" -c "import mmselfkd, mmpretrain; print('mmselfkd', mmselfkd.__version__, 'ready for classification:', 'mmpretrain', mmpretrain.__version__)"
+    log "done (classification only; bash tools/install.sh adds the compiled mmcv ops, mmseg and mmdet)"
+else
+    "$PY" -c "import mmselfkd, mmseg, mmdet, mmpretrain; print('mmselfkd', mmselfkd.__version__, 'ready:', 'mmpretrain', mmpretrain.__version__, 'mmseg', mmseg.__version__, 'mmdet', mmdet.__version__)"
+    log "done"
+fi

@@ -86,10 +86,9 @@ def main():
     args = parse_args()
     if args.out is None and args.out_item is not None:
         raise ValueError('--out-item needs --out')
-    cfg = Config.fromfile(args.config)
-    cfg = merge_args(cfg, args)
-    setup_cpu_distributed(cfg)
     try:
+        cfg = merge_args(Config.fromfile(args.config), args)
+        setup_cpu_distributed(cfg)
         if 'runner_type' not in cfg:
             runner = Runner.from_cfg(cfg)
         else:

@@ -51,7 +51,16 @@ def parse_args():
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    # what `mim train` passes with --launcher none
+    parser.add_argument('--device', choices=['cpu', 'cuda'], help=argparse.SUPPRESS)
+    parser.add_argument('--gpus', type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.device == 'cpu':
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''  # before anything initialises CUDA
+    if args.gpus is not None and args.gpus > 1 and args.launcher == 'none':
+        parser.error(f'--gpus {args.gpus} needs several processes: use '
+                     f'`bash tools/dist_train.sh CONFIG {args.gpus}` (or mim train '
+                     '--launcher pytorch)')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -139,9 +148,8 @@ def main():
     args = parse_args()
     if not torch.cuda.is_available():
         reuse_freed_cpu_memory()
-    cfg = Config.fromfile(args.config)
     try:
-        cfg = merge_args(cfg, args)
+        cfg = merge_args(Config.fromfile(args.config), args)
         backbone_checkpoint = apply_backbone_checkpoint(cfg)
         setup_cpu_distributed(cfg)
         if 'runner_type' not in cfg:

@@ -6,6 +6,7 @@ network and exits 0. :func:`load_for_test` loads strictly, recognises the two us
 mix-ups (an export with a method config, a training checkpoint with a plain config) and
 does the right thing, and refuses anything else with the keys that do not fit.
 """
+import os.path as osp
 from typing import Dict, List, Optional
 
 from torch import Tensor, nn
@@ -24,6 +25,8 @@ def load_for_test(model: nn.Module, path: str) -> Optional[str]:
     checkpoint fits neither the model nor, as described in the module docstring, its
     deployable network.
     """
+    if not osp.isfile(path):
+        raise SetupError(f'{path}: no such checkpoint file')
     checkpoint = load_local_checkpoint(path, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else {}
     state = {(k[len('module.'):] if k.startswith('module.') else k): v
