@@ -12,6 +12,7 @@ import os.path as osp
 import time
 
 import pytest
+import torch
 
 from conftest import REPO_ROOT  # noqa: E402
 
@@ -56,6 +57,18 @@ def test_timed_loader_gives_the_time_of_each_loop_iteration():
         assert slept <= measured < slept + 0.015
 
 
+def test_timed_loader_profiles_the_steps_after_the_warm_up():
+    script = load_script()
+    loader = script.TimedLoader(batch_size=2, steps=3, dataset_length=2, profile_from=1)
+    conv = torch.nn.Conv2d(3, 4, 3)
+    for step, (inputs, _) in enumerate(loader):
+        conv(inputs * (step + 1)).sum().backward()  # mul only in the steps after the warm-up
+    names = {event.key: event.count for event in loader.profiler.key_averages()}
+    assert names['aten::mul'] == 2 and names['aten::convolution_backward'] == 2
+    operators = script._load_benchmark_tool().operator_times(loader.profiler, 2)
+    assert operators['kind:convolution'] > 0 and 'aten::mul' in operators
+
+
 CLONE_NAMES = {'frskd': 'FRSKD', 'mixskd': 'Self-KD-Lib', 'hssakd-online': 'HSAKD',
                'ffsd': 'FFSD'}
 
@@ -68,10 +81,13 @@ def test_official_step_beside_ours(method, tmp_path, tool_runner):
                     f'repository {CLONE_NAMES[method]}')
     out = str(tmp_path / 'result.json')
     tool_runner([SCRIPT, method, osp.join(CLONES, CLONE_NAMES[method]), '--batch-size', '4',
-                 '--iters', '1', '--warmup', '1', '--rounds', '1', '--json', out], timeout=900)
+                 '--iters', '1', '--warmup', '1', '--rounds', '1', '--profile', '--json', out],
+                timeout=900)
     with open(out) as f:
         result = json.load(f)
     assert result['method'] == method and result['batch_size'] == 4
     assert result['ours_step_time_s'] > 0 and result['official_step_time_s'] > 0
     assert result['ratio'] == pytest.approx(result['ours_step_time_s']
                                             / result['official_step_time_s'])
+    for side in ('ours', 'official'):  # --profile: both steps run convolutions
+        assert result['operator_ms'][side]['kind:convolution'] > 0

@@ -102,7 +102,7 @@ def test_benchmark_prints_its_figures(tmp_path, tool_runner):
     out = str(tmp_path / 'bench.json')
     proc = tool_runner(['tools/benchmark.py', BASELINE, '--batch-size', '2', '--warmup', '1',
                         '--iters', '2', '--input-size', '32', '--rounds', '2', '--tensor-memory',
-                        '--json', out])
+                        '--profile', '--json', out])
     assert 'step (ms, median)' in proc.stdout and '2 round(s)' in proc.stdout
     assert 'before the first step; step tensors' in proc.stdout
     with open(out) as f:
@@ -116,6 +116,15 @@ def test_benchmark_prints_its_figures(tmp_path, tool_runner):
     assert 0 < result['step_tensor_peak_mib']
     # ResNet-18 at 32x32: 555.5 M MACs per image (the official cifarresnet18) = 1.111 GFLOPs
     assert result['deploy_gflops_per_img'] == pytest.approx(2 * 0.5555, rel=2e-3)
+    # --profile: operator times per step, their sums per kind, and the printed table
+    operators = result['operator_ms']
+    assert operators['kind:convolution'] > 0 and operators['kind:normalisation'] > 0
+    assert operators['kind:optimizer update'] > 0
+    assert 'aten::convolution_backward' in operators
+    kinds = sum(v for k, v in operators.items() if k.startswith('kind:'))
+    ops = sum(v for k, v in operators.items() if not k.startswith('kind:'))
+    assert kinds == pytest.approx(ops, rel=0.05)  # the median over rounds of each entry
+    assert '| convolution | ' in proc.stdout and 'operators whose times differ most' in proc.stdout
 
 
 REUSE_PROBE = """

@@ -3,7 +3,8 @@
     python tools/benchmark.py CONFIG [--batch-size B] [--iters N] [--warmup W]
                               [--device cpu|cuda] [--input-size S] [--compare CONFIG2]
                               [--cfg-options k=v ...] [--compare-cfg-options k=v ...]
-                              [--cudnn-benchmark] [--rounds R] [--tensor-memory] [--json OUT]
+                              [--cudnn-benchmark] [--rounds R] [--tensor-memory] [--profile]
+                              [--json OUT]
 
 One step = data preprocessor + forward of every network the method runs + backward +
 optimizer step(s), i.e. ``model.train_step`` with the config's optimizer wrapper, exactly
@@ -16,7 +17,9 @@ every auxiliary network included) and of the deployable model (``tensor`` mode).
 by the tensors that the step allocates (activations, gradients, temporaries), above those
 alive when it starts: on the CPU from the memory events of ``torch.profiler`` (without the
 libraries and the allocator's free space that the RSS includes), on CUDA from
-``max_memory_allocated``.
+``max_memory_allocated``. ``--profile`` runs the timed steps under ``torch.profiler``
+(which slows them: the step times of such a run are not comparable with others) and prints
+the CPU time per step of each kind of operator (:func:`operator_times`).
 Weights keep their constructor initialisation (``init_cfg`` is not applied, so nothing is
 downloaded); mmseg configs are measured at ``--input-size`` (the data preprocessor's fixed
 ``size`` is set to it).
@@ -76,6 +79,9 @@ def parse_args():
     parser.add_argument('--tensor-memory', action='store_true',
                         help='run one more step, untimed, and report the peak memory of the '
                         'tensors it allocates (CPU: from torch.profiler memory events)')
+    parser.add_argument('--profile', action='store_true',
+                        help='run the timed steps under torch.profiler and print the CPU time '
+                        'per step of each kind of operator (slower steps)')
     parser.add_argument('--json', help='also write the results to this file')
     return parser.parse_args()
 
@@ -197,8 +203,11 @@ def measure(config, args, cfg_options=None):
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
     times = []
+    profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
     for step in range(args.warmup + args.iters):
         batch = copy.deepcopy(data)
+        if step == args.warmup and getattr(args, 'profile', False):
+            profiler.start()
         if args.device == 'cuda':
             torch.cuda.synchronize()
         start = time.perf_counter()
@@ -207,6 +216,10 @@ def measure(config, args, cfg_options=None):
             torch.cuda.synchronize()
         if step >= args.warmup:
             times.append(time.perf_counter() - start)
+    operators = None
+    if getattr(args, 'profile', False):
+        profiler.stop()
+        operators = operator_times(profiler, args.iters)
     step_time = statistics.median(times)
     if args.device == 'cuda':
         peak_mib = torch.cuda.max_memory_allocated() / 2**20
@@ -224,7 +237,63 @@ def measure(config, args, cfg_options=None):
         train_params_m=count_params(model) / 1e6,
         deploy_params_m=count_params(deployable) / 1e6,
         train_gflops_per_img=train_flops / 1e9, deploy_gflops_per_img=deploy_flops / 1e9,
-        torch=torch.__version__, threads=torch.get_num_threads())
+        torch=torch.__version__, threads=torch.get_num_threads(), operator_ms=operators)
+
+
+#: kinds of operators in :func:`operator_times`: the first whose pattern is in the name
+OPERATOR_KINDS = (('convolution', ('conv',)),
+                  ('normalisation', ('batch_norm', 'layer_norm', 'group_norm')),
+                  ('matrix product', ('addmm', 'aten::mm', 'aten::bmm', 'linear')))
+#: the profiler ranges of ``torch.optim`` steps (the operators inside them are updates)
+OPTIMIZER_RANGE = 'Optimizer.step'
+
+
+def operator_kind(event) -> str:
+    """``'optimizer update'`` for an operator inside an optimizer's step, else the kind of
+    :data:`OPERATOR_KINDS` its name matches, else ``'other'``."""
+    parent = event.cpu_parent
+    while parent is not None:
+        if parent.name.startswith(OPTIMIZER_RANGE):
+            return 'optimizer update'
+        parent = parent.cpu_parent
+    for kind, patterns in OPERATOR_KINDS:
+        if any(pattern in event.name for pattern in patterns):
+            return kind
+    return 'other'
+
+
+def operator_times(profiler, steps):
+    """The self CPU time (ms per step) of every operator a profiler recorded over ``steps``
+    steps (forward and backward: the CPU autograd engine runs in the calling thread), and
+    their sums per kind of operator (:func:`operator_kind`) under ``'kind:<name>'``."""
+    times = {}
+    for event in profiler.events():
+        if event.self_cpu_time_total > 0:
+            ms = event.self_cpu_time_total / 1e3 / steps
+            for key in (event.name, 'kind:' + operator_kind(event)):
+                times[key] = times.get(key, 0.0) + ms
+    return times
+
+
+def print_operator_times(named_results, top=12):
+    """A table of the CPU time per step of each kind of operator and of the ``top``
+    operators that differ most, one column per (name, ``operator_ms``)."""
+    names = [name for name, _ in named_results]
+    tables = [ops for _, ops in named_results]
+    print('CPU time per step (ms, under torch.profiler) by kind of operator:')
+    print('| kind | ' + ' | '.join(names) + ' |\n|---|' + '---|' * len(names))
+    kinds = [kind for kind, _ in OPERATOR_KINDS] + ['optimizer update', 'other']
+    for kind in kinds + ['all']:
+        values = [sum(v for k, v in ops.items() if k.startswith('kind:')) if kind == 'all'
+                  else ops.get('kind:' + kind, 0.0) for ops in tables]
+        print(f'| {kind} | ' + ' | '.join(f'{v:.1f}' for v in values) + ' |')
+    operators = {k for ops in tables for k in ops if not k.startswith('kind:')}
+    spread = sorted(operators, key=lambda k: -(max(ops.get(k, 0.0) for ops in tables)
+                                                - min(ops.get(k, 0.0) for ops in tables)))
+    print(f'the {top} operators whose times differ most:')
+    print('| operator | ' + ' | '.join(names) + ' |\n|---|' + '---|' * len(names))
+    for name in spread[:top]:
+        print(f'| {name} | ' + ' | '.join(f'{ops.get(name, 0.0):.1f}' for ops in tables) + ' |')
 
 
 def current_memory_mib(device):
@@ -284,6 +353,11 @@ def combine_rounds(measurements):
         values = [m[key] for m in measurements if m[key] is not None]
         result[key] = max(values) if values else None
     result['step_time_s_per_round'] = [m['step_time_s'] for m in measurements]
+    if result['operator_ms'] is not None:  # the median over rounds of each operator's time
+        names = set().union(*(m['operator_ms'] for m in measurements))
+        result['operator_ms'] = {name: statistics.median(m['operator_ms'].get(name, 0.0)
+                                                         for m in measurements)
+                                 for name in sorted(names)}
     return result
 
 
@@ -319,6 +393,8 @@ def main():
     print(HEADER)
     for r in results:
         print(row(r))
+    if args.profile:
+        print_operator_times([(r['config'], r['operator_ms']) for r in results])
     summary = {'results': results}
     if args.compare:
         a, b = results

@@ -2,7 +2,7 @@
 
     python tools/analysis/official_benchmark.py METHOD OFFICIAL_ROOT [--config CONFIG]
         [--batch-size 16] [--iters 5] [--warmup 2] [--rounds 3] [--threads T]
-        [--cfg-options k=v ...] [--json OUT]
+        [--cfg-options k=v ...] [--profile] [--json OUT]
 
 ``OFFICIAL_ROOT`` is a clone of the method's official repository (at the commit the method
 README cites); its code is loaded from there at run time and runs unchanged, through its own
@@ -11,7 +11,10 @@ and then the official step, each in a fresh process, with the same batch size, 3
 synthetic images, number of threads (``--threads``, default: PyTorch's) and CPU memory
 reuse (:func:`mmselfkd.utils.launch.reuse_freed_cpu_memory`). The step times are medians
 over ``--iters`` steps after ``--warmup``; the report gives the median over rounds of each,
-"x official" (ours / official) and the per-round ratios.
+"x official" (ours / official) and the per-round ratios. ``--profile`` then runs each side
+once more, in a fresh process, with its timed steps under ``torch.profiler``, and prints the
+CPU time per step of each kind of operator and of the operators whose times differ most
+(``tools/benchmark.py``'s ``print_operator_times``): where the two steps spend their time.
 
 What is timed per method (the official file and function, and its setting):
 
@@ -58,6 +61,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from types import SimpleNamespace
+from typing import Optional
 
 import torch
 from mmengine.config import DictAction
@@ -92,6 +96,9 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, help='torch threads (default: PyTorch\'s)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of our config (as tools/benchmark.py)')
+    parser.add_argument('--profile', action='store_true',
+                        help='then profile the timed steps of each side once more and print '
+                        'their CPU time per kind of operator')
     parser.add_argument('--json', help='also write the results to this file')
     args = parser.parse_args(argv)
     repo, marker, config = METHODS[args.method]
@@ -138,24 +145,33 @@ class TimedLoader:
         batch_size: images per batch.
         steps: batches per pass over the loader.
         dataset_length: the length of ``dataset`` (FFSD derives its logging interval from it).
+        profile_from: start ``self.profiler`` (CPU operators) when batch ``profile_from`` is
+            asked for and stop it when the loop ends. Defaults to None (no profiling).
     """
 
-    def __init__(self, batch_size: int, steps: int, dataset_length: int):
+    def __init__(self, batch_size: int, steps: int, dataset_length: int,
+                 profile_from: Optional[int] = None):
         self.dataset = SyntheticCIFAR(dataset_length)
         images, labels = zip(*(self.dataset[i] for i in range(batch_size)))
         self.inputs = torch.stack(images)
         self.targets = torch.tensor(labels)
         self.steps = steps
         self.stamps = []
+        self.profile_from = profile_from
+        self.profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
 
     def __len__(self) -> int:
         return self.steps
 
     def __iter__(self):
-        for _ in range(self.steps):
+        for step in range(self.steps):
+            if step == self.profile_from:
+                self.profiler.start()
             self.stamps.append(time.perf_counter())
             yield self.inputs.clone(), self.targets.clone()
         self.stamps.append(time.perf_counter())
+        if self.profile_from is not None and self.profile_from < self.steps:
+            self.profiler.stop()
 
     def step_times(self):
         return [b - a for a, b in zip(self.stamps, self.stamps[1:])]
@@ -263,12 +279,15 @@ def _prepare_process(threads):
     reuse_freed_cpu_memory()  # as tools/benchmark.py does for CPU runs
 
 
-def measure_official(method, root, batch_size, warmup, iters, threads):
-    """Median step time of the official training loop (run in this process)."""
+def measure_official(method, root, batch_size, warmup, iters, threads, profile=False):
+    """Median step time of the official training loop (run in this process); with
+    ``profile``, the timed steps run under the profiler and their operator times are
+    returned too."""
     _prepare_process(threads)
     steps = warmup + iters
     # FFSD logs every len(dataset) // batch_size // 10 iterations: never within the steps
-    loader = TimedLoader(batch_size, steps, dataset_length=10 * batch_size * (steps + 1))
+    loader = TimedLoader(batch_size, steps, dataset_length=10 * batch_size * (steps + 1),
+                         profile_from=warmup if profile else None)
     torch.manual_seed(0)
     sys.path.insert(0, root)
     with tempfile.TemporaryDirectory() as work_dir, cpu_cuda_calls(), \
@@ -284,7 +303,9 @@ def measure_official(method, root, batch_size, warmup, iters, threads):
         raise RuntimeError(f'the official training loop of {method} asked for {len(times)} '
                            f'of {steps} batches')
     return dict(step_time_s=statistics.median(times[warmup:]),
-                threads=torch.get_num_threads())
+                threads=torch.get_num_threads(),
+                operator_ms=_load_benchmark_tool().operator_times(loader.profiler, iters)
+                if profile else None)
 
 
 def _load_benchmark_tool():
@@ -295,13 +316,15 @@ def _load_benchmark_tool():
     return module
 
 
-def measure_ours(config, cfg_options, batch_size, warmup, iters, threads):
+def measure_ours(config, cfg_options, batch_size, warmup, iters, threads, profile=False):
     """``tools/benchmark.py``'s measurement of our step (run in this process)."""
     _prepare_process(threads)
     args = SimpleNamespace(batch_size=batch_size, warmup=warmup, iters=iters, device='cpu',
-                           input_size=[IMAGE_SIZE], cudnn_benchmark=False, tensor_memory=False)
+                           input_size=[IMAGE_SIZE], cudnn_benchmark=False, tensor_memory=False,
+                           profile=profile)
     result = _load_benchmark_tool().measure(config, args, cfg_options)
-    return dict(step_time_s=result['step_time_s'], threads=result['threads'])
+    return dict(step_time_s=result['step_time_s'], threads=result['threads'],
+                operator_ms=result['operator_ms'])
 
 
 def in_fresh_process(function, *args):
@@ -341,6 +364,14 @@ def main(argv=None):
     print('per round (ours / official ms): ' + ', '.join(
         f"{a * 1e3:.0f}/{b * 1e3:.0f}" for a, b in zip(summary['ours_step_time_s_per_round'],
                                                        summary['official_step_time_s_per_round'])))
+    if args.profile:
+        common = (args.batch_size, args.warmup, args.iters, args.threads, True)
+        profiles = [('ours', in_fresh_process(measure_ours, args.config, args.cfg_options,
+                                              *common)['operator_ms']),
+                    ('official', in_fresh_process(measure_official, args.method,
+                                                  args.official_root, *common)['operator_ms'])]
+        _load_benchmark_tool().print_operator_times(profiles)
+        summary['operator_ms'] = dict(profiles)
     if args.json:
         sys.path.insert(0, REPO_ROOT)
         from mmselfkd.utils.fileio import atomic_write
