@@ -249,13 +249,13 @@ OPTIMIZER_RANGE = 'Optimizer.step'
 
 
 def operator_kind(event) -> str:
-    """``'optimizer update'`` for an operator inside an optimizer's step, else the kind of
-    :data:`OPERATOR_KINDS` its name matches, else ``'other'``."""
-    parent = event.cpu_parent
-    while parent is not None:
-        if parent.name.startswith(OPTIMIZER_RANGE):
+    """``'optimizer update'`` for an optimizer's step and the operators inside it, else the
+    kind of :data:`OPERATOR_KINDS` its name matches, else ``'other'``."""
+    node = event
+    while node is not None:
+        if node.name.startswith(OPTIMIZER_RANGE):
             return 'optimizer update'
-        parent = parent.cpu_parent
+        node = node.cpu_parent
     for kind, patterns in OPERATOR_KINDS:
         if any(pattern in event.name for pattern in patterns):
             return kind
