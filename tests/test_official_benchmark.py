@@ -65,7 +65,7 @@ def test_timed_loader_profiles_the_steps_after_the_warm_up():
         conv(inputs * (step + 1)).sum().backward()  # mul only in the steps after the warm-up
     names = {event.key: event.count for event in loader.profiler.key_averages()}
     assert names['aten::mul'] == 2 and names['aten::convolution_backward'] == 2
-    operators = script._load_benchmark_tool().operator_times(loader.profiler, 2)
+    operators = script.load_benchmark_tool().operator_times(loader.profiler, 2)
     assert operators['kind:convolution'] > 0 and 'aten::mul' in operators
 
 

@@ -17,16 +17,18 @@ printed per module. A module called several times in a step is timed on its firs
 """
 import argparse
 import copy
-import importlib.util
 import os.path as osp
 import statistics
+import sys
 import time
 from typing import Any, Dict, List
 
 import torch
 from mmengine.config import DictAction
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # benchmark_tool.py beside this file
+from benchmark_tool import load_benchmark_tool  # noqa: E402
+
 
 
 def parse_args(argv=None):
@@ -42,14 +44,6 @@ def parse_args(argv=None):
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
-
-
-def _load_benchmark_tool():
-    spec = importlib.util.spec_from_file_location(
-        'mmselfkd_benchmark_tool', osp.join(REPO_ROOT, 'tools', 'benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _map(value: Any, function) -> Any:
@@ -110,7 +104,7 @@ def time_module(module, args, kwargs, memory_format, warmup, iters) -> float:
 
 def main(argv=None):
     args = parse_args(argv)
-    benchmark = _load_benchmark_tool()
+    benchmark = load_benchmark_tool()
     from mmengine.config import Config
     from mmengine.registry import MODELS, init_default_scope
     import mmselfkd  # noqa: F401

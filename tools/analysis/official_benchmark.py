@@ -49,7 +49,6 @@ discarded.
 """
 import argparse
 import contextlib
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -65,6 +64,9 @@ from typing import Optional
 
 import torch
 from mmengine.config import DictAction
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # benchmark_tool.py beside this file
+from benchmark_tool import load_benchmark_tool  # noqa: E402
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_CLASSES = 100
@@ -304,16 +306,8 @@ def measure_official(method, root, batch_size, warmup, iters, threads, profile=F
                            f'of {steps} batches')
     return dict(step_time_s=statistics.median(times[warmup:]),
                 threads=torch.get_num_threads(),
-                operator_ms=_load_benchmark_tool().operator_times(loader.profiler, iters)
+                operator_ms=load_benchmark_tool().operator_times(loader.profiler, iters)
                 if profile else None)
-
-
-def _load_benchmark_tool():
-    spec = importlib.util.spec_from_file_location(
-        'mmselfkd_benchmark_tool', osp.join(REPO_ROOT, 'tools', 'benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def measure_ours(config, cfg_options, batch_size, warmup, iters, threads, profile=False):
@@ -322,7 +316,7 @@ def measure_ours(config, cfg_options, batch_size, warmup, iters, threads, profil
     args = SimpleNamespace(batch_size=batch_size, warmup=warmup, iters=iters, device='cpu',
                            input_size=[IMAGE_SIZE], cudnn_benchmark=False, tensor_memory=False,
                            profile=profile)
-    result = _load_benchmark_tool().measure(config, args, cfg_options)
+    result = load_benchmark_tool().measure(config, args, cfg_options)
     return dict(step_time_s=result['step_time_s'], threads=result['threads'],
                 operator_ms=result['operator_ms'])
 
@@ -370,7 +364,7 @@ def main(argv=None):
                                               *common)['operator_ms']),
                     ('official', in_fresh_process(measure_official, args.method,
                                                   args.official_root, *common)['operator_ms'])]
-        _load_benchmark_tool().print_operator_times(profiles)
+        load_benchmark_tool().print_operator_times(profiles)
         summary['operator_ms'] = dict(profiles)
     if args.json:
         sys.path.insert(0, REPO_ROOT)
