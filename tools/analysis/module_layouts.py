@@ -30,7 +30,6 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # benchmark_tool.py besi
 from benchmark_tool import load_benchmark_tool  # noqa: E402
 
 
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Time every module of a training step in the '
                                      'contiguous and the channels-last memory format')
