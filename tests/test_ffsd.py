@@ -484,8 +484,11 @@ def test_train_resume_test_export_end_to_end(mmpretrain_scope, tiny_cifar100, ci
 
 
 @pytest.mark.slow
-def test_two_process_training_keeps_parameters_identical(tiny_cifar100, cifar_options,
-                                                          tool_runner, tmp_path):
+@pytest.mark.parametrize('memory_saving, port', [(False, 29531), (True, 29532)])
+def test_two_process_training_keeps_parameters_identical(memory_saving, port, tiny_cifar100,
+                                                          cifar_options, tool_runner, tmp_path):
+    """Also with the memory-saving mode, whose students recompute themselves inside the
+    forward of their own DDP wrapper."""
     # the shipped config plus a hook that saves every rank's parameters
     config = tmp_path / 'ffsd_dist.py'
     config.write_text(
@@ -495,11 +498,11 @@ def test_two_process_training_keeps_parameters_identical(tiny_cifar100, cifar_op
         "custom_hooks = [dict(type='mmselfkd.LossWeightWarmupHook', warmup_epochs=5),\n"
         "                dict(type='SaveRankParamsHook')]\n")
     work_dir = str(tmp_path / 'dist')
-    opts = cifar_options(tiny_cifar100, batch_size=4)
+    opts = cifar_options(tiny_cifar100, batch_size=4) + [f'model.memory_saving={memory_saving}']
     tool_runner(['tools/dist_train.sh', str(config), '2', '--work-dir', work_dir,
                  '--cfg-options', *opts],
                 env=dict(PYTHONPATH=osp.join(REPO_ROOT, 'tests') + os.pathsep
-                         + os.environ.get('PYTHONPATH', ''), PORT='29531'))
+                         + os.environ.get('PYTHONPATH', ''), PORT=str(port)))
     rank0 = torch.load(osp.join(work_dir, 'rank0_params.pth'), weights_only=True)
     rank1 = torch.load(osp.join(work_dir, 'rank1_params.pth'), weights_only=True)
     assert rank0['iters'] == rank1['iters'] == 4

@@ -463,7 +463,7 @@ def test_configs_follow_the_official_recipe(mmpretrain_scope):
     assert cfg.data_preprocessor.mean == [125.307, 122.961, 113.858]
     assert cfg.data_preprocessor.std == [51.587, 50.847, 51.255]
     assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.1, momentum=0.9,
-                                               weight_decay=1e-4, nesterov=False)
+                                               weight_decay=1e-4, nesterov=False, fused=True)
     assert cfg.param_scheduler.milestones == [100, 150]
     assert cfg.train_cfg.max_epochs == 200 and cfg.train_dataloader.batch_size == 128
 

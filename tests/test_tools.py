@@ -101,16 +101,30 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_cifar100, cifar_options, to
 def test_benchmark_prints_its_figures(tmp_path, tool_runner):
     out = str(tmp_path / 'bench.json')
     proc = tool_runner(['tools/benchmark.py', BASELINE, '--batch-size', '2', '--warmup', '1',
-                        '--iters', '2', '--input-size', '32', '--rounds', '2', '--json', out])
+                        '--iters', '2', '--input-size', '32', '--rounds', '2', '--tensor-memory',
+                        '--profile', '--json', out])
     assert 'step (ms, median)' in proc.stdout and '2 round(s)' in proc.stdout
+    assert 'before the first step; step tensors' in proc.stdout
     with open(out) as f:
         result = json.load(f)['results'][0]
     assert len(result['step_time_s_per_round']) == 2
     assert result['step_time_s'] == pytest.approx(sum(result['step_time_s_per_round']) / 2)
     assert result['deploy_params_m'] == pytest.approx(11.220, abs=5e-4)
     assert result['train_params_m'] == result['deploy_params_m']
+    # the step's memory: the process grows during the steps, by at least the tensors of one
+    assert 0 < result['memory_before_mib'] < result['peak_memory_mib']
+    assert 0 < result['step_tensor_peak_mib']
     # ResNet-18 at 32x32: 555.5 M MACs per image (the official cifarresnet18) = 1.111 GFLOPs
     assert result['deploy_gflops_per_img'] == pytest.approx(2 * 0.5555, rel=2e-3)
+    # --profile: operator times per step, their sums per kind, and the printed table
+    operators = result['operator_ms']
+    assert operators['kind:convolution'] > 0 and operators['kind:normalisation'] > 0
+    assert operators['kind:optimizer update'] > 0
+    assert 'aten::convolution_backward' in operators
+    kinds = sum(v for k, v in operators.items() if k.startswith('kind:'))
+    ops = sum(v for k, v in operators.items() if not k.startswith('kind:'))
+    assert kinds == pytest.approx(ops, rel=0.05)  # the median over rounds of each entry
+    assert '| convolution | ' in proc.stdout and 'operators whose times differ most' in proc.stdout
 
 
 REUSE_PROBE = """
@@ -137,3 +151,14 @@ def test_reuse_freed_cpu_memory_removes_page_faults():
     assert applied
     _, faults_off = probe('off')
     assert faults_off > 10000 and faults_on < 100
+
+
+def test_module_layouts_times_the_modules_of_a_step(tool_runner):
+    args = ['tools/analysis/module_layouts.py', 'configs/baseline/resnet32_cifar100_ffsd.py',
+            '--batch-size', '2', '--iters', '1', '--warmup', '0', '--rounds', '1']
+    proc = tool_runner(args + ['--modules', 'backbone.layer1', 'backbone.layer3'])
+    rows = [line for line in proc.stdout.splitlines() if line.startswith('| backbone.')]
+    assert [row.split(' | ')[0] for row in rows] == ['| backbone.layer1', '| backbone.layer3']
+    assert '(2, 16, 32, 32)' in rows[0] and '(2, 32, 16, 16)' in rows[1]
+    proc = tool_runner(args + ['--modules', 'backbone.layer9'], check=False)
+    assert proc.returncode == 1 and "['backbone.layer9'] are not called" in proc.stderr

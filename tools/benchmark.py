@@ -3,15 +3,23 @@
     python tools/benchmark.py CONFIG [--batch-size B] [--iters N] [--warmup W]
                               [--device cpu|cuda] [--input-size S] [--compare CONFIG2]
                               [--cfg-options k=v ...] [--compare-cfg-options k=v ...]
-                              [--cudnn-benchmark] [--rounds R] [--json OUT]
+                              [--cudnn-benchmark] [--rounds R] [--tensor-memory] [--profile]
+                              [--json OUT]
 
 One step = data preprocessor + forward of every network the method runs + backward +
 optimizer step(s), i.e. ``model.train_step`` with the config's optimizer wrapper, exactly
 what the Runner calls. After ``--warmup`` steps, ``--iters`` steps are timed and the median
 is reported, with images/s, peak memory (CUDA: max allocated; CPU: peak RSS; each config
-is measured in a fresh process), parameter counts and forward FLOPs per image of the
-training graph (``loss`` mode, every auxiliary network included) and of the deployable
-model (``tensor`` mode).
+is measured in a fresh process, and the memory before the first step is reported beside the
+peak), parameter counts and forward FLOPs per image of the training graph (``loss`` mode,
+every auxiliary network included) and of the deployable model (``tensor`` mode).
+``--tensor-memory`` also runs one more step, untimed, and reports the peak of the memory held
+by the tensors that the step allocates (activations, gradients, temporaries), above those
+alive when it starts: on the CPU from the memory events of ``torch.profiler`` (without the
+libraries and the allocator's free space that the RSS includes), on CUDA from
+``max_memory_allocated``. ``--profile`` runs the timed steps under ``torch.profiler``
+(which slows them: the step times of such a run are not comparable with others) and prints
+the CPU time per step of each kind of operator (:func:`operator_times`).
 Weights keep their constructor initialisation (``init_cfg`` is not applied, so nothing is
 downloaded); mmseg configs are measured at ``--input-size`` (the data preprocessor's fixed
 ``size`` is set to it).
@@ -68,6 +76,12 @@ def parse_args():
                         help='measure the config(s) this many times, alternating, each time in '
                         'a fresh process; the step time reported is the median over rounds '
                         '(steadier ratios on a machine whose speed drifts)')
+    parser.add_argument('--tensor-memory', action='store_true',
+                        help='run one more step, untimed, and report the peak memory of the '
+                        'tensors it allocates (CPU: from torch.profiler memory events)')
+    parser.add_argument('--profile', action='store_true',
+                        help='run the timed steps under torch.profiler and print the CPU time '
+                        'per step of each kind of operator (slower steps)')
     parser.add_argument('--json', help='also write the results to this file')
     return parser.parse_args()
 
@@ -185,11 +199,15 @@ def measure(config, args, cfg_options=None):
         model.train_step = torch.compile(model.train_step,
                                          **(compile_cfg if isinstance(compile_cfg, dict) else {}))
 
+    memory_before_mib = current_memory_mib(args.device)
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
     times = []
+    profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
     for step in range(args.warmup + args.iters):
         batch = copy.deepcopy(data)
+        if step == args.warmup and getattr(args, 'profile', False):
+            profiler.start()
         if args.device == 'cuda':
             torch.cuda.synchronize()
         start = time.perf_counter()
@@ -198,6 +216,10 @@ def measure(config, args, cfg_options=None):
             torch.cuda.synchronize()
         if step >= args.warmup:
             times.append(time.perf_counter() - start)
+    operators = None
+    if getattr(args, 'profile', False):
+        profiler.stop()
+        operators = operator_times(profiler, args.iters)
     step_time = statistics.median(times)
     if args.device == 'cuda':
         peak_mib = torch.cuda.max_memory_allocated() / 2**20
@@ -205,14 +227,107 @@ def measure(config, args, cfg_options=None):
     else:
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         memory_kind = 'peak RSS'
+    tensor_peak_mib = step_tensor_peak_mib(model, data, optim_wrapper, args.device) \
+        if args.tensor_memory else None
     return dict(
         config=config, device=args.device, batch_size=batch_size, input_size=list(size),
         step_time_s=step_time, images_per_s=batch_size / step_time,
-        peak_memory_mib=peak_mib, memory_kind=memory_kind,
+        peak_memory_mib=peak_mib, memory_kind=memory_kind, memory_before_mib=memory_before_mib,
+        step_tensor_peak_mib=tensor_peak_mib,
         train_params_m=count_params(model) / 1e6,
         deploy_params_m=count_params(deployable) / 1e6,
         train_gflops_per_img=train_flops / 1e9, deploy_gflops_per_img=deploy_flops / 1e9,
-        torch=torch.__version__, threads=torch.get_num_threads())
+        torch=torch.__version__, threads=torch.get_num_threads(), operator_ms=operators)
+
+
+#: kinds of operators in :func:`operator_times`: the first whose pattern is in the name
+OPERATOR_KINDS = (('convolution', ('conv',)),
+                  ('normalisation', ('batch_norm', 'layer_norm', 'group_norm')),
+                  ('matrix product', ('addmm', 'aten::mm', 'aten::bmm', 'linear')))
+#: the profiler ranges of ``torch.optim`` steps (the operators inside them are updates)
+OPTIMIZER_RANGE = 'Optimizer.step'
+
+
+def operator_kind(event) -> str:
+    """``'optimizer update'`` for an optimizer's step and the operators inside it, else the
+    kind of :data:`OPERATOR_KINDS` its name matches, else ``'other'``."""
+    node = event
+    while node is not None:
+        if node.name.startswith(OPTIMIZER_RANGE):
+            return 'optimizer update'
+        node = node.cpu_parent
+    for kind, patterns in OPERATOR_KINDS:
+        if any(pattern in event.name for pattern in patterns):
+            return kind
+    return 'other'
+
+
+def operator_times(profiler, steps):
+    """The self CPU time (ms per step) of every operator a profiler recorded over ``steps``
+    steps (forward and backward: the CPU autograd engine runs in the calling thread), and
+    their sums per kind of operator (:func:`operator_kind`) under ``'kind:<name>'``."""
+    times = {}
+    for event in profiler.events():
+        if event.self_cpu_time_total > 0:
+            ms = event.self_cpu_time_total / 1e3 / steps
+            for key in (event.name, 'kind:' + operator_kind(event)):
+                times[key] = times.get(key, 0.0) + ms
+    return times
+
+
+def print_operator_times(named_results, top=12):
+    """A table of the CPU time per step of each kind of operator and of the ``top``
+    operators that differ most, one column per (name, ``operator_ms``)."""
+    names = [name for name, _ in named_results]
+    tables = [ops for _, ops in named_results]
+    print('CPU time per step (ms, under torch.profiler) by kind of operator:')
+    print('| kind | ' + ' | '.join(names) + ' |\n|---|' + '---|' * len(names))
+    kinds = [kind for kind, _ in OPERATOR_KINDS] + ['optimizer update', 'other']
+    for kind in kinds + ['all']:
+        values = [sum(v for k, v in ops.items() if k.startswith('kind:')) if kind == 'all'
+                  else ops.get('kind:' + kind, 0.0) for ops in tables]
+        print(f'| {kind} | ' + ' | '.join(f'{v:.1f}' for v in values) + ' |')
+    operators = {k for ops in tables for k in ops if not k.startswith('kind:')}
+    spread = sorted(operators, key=lambda k: -(max(ops.get(k, 0.0) for ops in tables)
+                                                - min(ops.get(k, 0.0) for ops in tables)))
+    print(f'the {top} operators whose times differ most:')
+    print('| operator | ' + ' | '.join(names) + ' |\n|---|' + '---|' * len(names))
+    for name in spread[:top]:
+        print(f'| {name} | ' + ' | '.join(f'{ops.get(name, 0.0):.1f}' for ops in tables) + ' |')
+
+
+def current_memory_mib(device):
+    """CUDA: the memory allocated now; CPU: the resident set size now."""
+    if device == 'cuda':
+        return torch.cuda.memory_allocated() / 2**20
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+    return float('nan')  # not Linux
+
+
+def step_tensor_peak_mib(model, data, optim_wrapper, device):
+    """Peak memory of the tensors allocated during one more training step, above those alive
+    when it starts (CPU: the running sum of the profiler's allocation and free events)."""
+    batch = copy.deepcopy(data)
+    if device == 'cuda':
+        start = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        model.train_step(batch, optim_wrapper)
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - start) / 2**20
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
+                                profile_memory=True) as profiler:
+        model.train_step(batch, optim_wrapper)
+    # the raw allocation (+) and free (-) events; FunctionEvents net them per operator
+    events = sorted((e.start_ns(), e.nbytes()) for e in profiler.profiler.kineto_results.events()
+                    if e.name() == '[memory]' and e.device_type() == torch.autograd.DeviceType.CPU)
+    held = peak = 0
+    for _, change in events:
+        held += change
+        peak = max(peak, held)
+    return peak / 2**20
 
 
 def _measure_job(config, args, cfg_options):
@@ -234,8 +349,15 @@ def combine_rounds(measurements):
     result = dict(measurements[0])
     result['step_time_s'] = statistics.median(m['step_time_s'] for m in measurements)
     result['images_per_s'] = result['batch_size'] / result['step_time_s']
-    result['peak_memory_mib'] = max(m['peak_memory_mib'] for m in measurements)
+    for key in ('peak_memory_mib', 'step_tensor_peak_mib'):
+        values = [m[key] for m in measurements if m[key] is not None]
+        result[key] = max(values) if values else None
     result['step_time_s_per_round'] = [m['step_time_s'] for m in measurements]
+    if result['operator_ms'] is not None:  # the median over rounds of each operator's time
+        names = set().union(*(m['operator_ms'] for m in measurements))
+        result['operator_ms'] = {name: statistics.median(m['operator_ms'].get(name, 0.0)
+                                                         for m in measurements)
+                                 for name in sorted(names)}
     return result
 
 
@@ -245,8 +367,12 @@ HEADER = ('| config | device | batch | step (ms, median) | img/s | peak mem (MiB
 
 
 def row(r):
+    memory = (f"{r['peak_memory_mib']:.0f} ({r['memory_kind']}; {r['memory_before_mib']:.0f} "
+              'before the first step')
+    if r['step_tensor_peak_mib'] is not None:
+        memory += f"; step tensors {r['step_tensor_peak_mib']:.0f}"
     return (f"| {r['config']} | {r['device']} | {r['batch_size']} | {r['step_time_s'] * 1e3:.1f} "
-            f"| {r['images_per_s']:.1f} | {r['peak_memory_mib']:.0f} ({r['memory_kind']}) "
+            f"| {r['images_per_s']:.1f} | {memory}) "
             f"| {r['train_params_m']:.3f} | {r['deploy_params_m']:.3f} "
             f"| {r['train_gflops_per_img']:.3f} | {r['deploy_gflops_per_img']:.3f} |")
 
@@ -267,6 +393,8 @@ def main():
     print(HEADER)
     for r in results:
         print(row(r))
+    if args.profile:
+        print_operator_times([(r['config'], r['operator_ms']) for r in results])
     summary = {'results': results}
     if args.compare:
         a, b = results
@@ -274,7 +402,8 @@ def main():
             step_time=a['step_time_s'] / b['step_time_s'],
             train_flops=a['train_gflops_per_img'] / b['train_gflops_per_img'],
             deploy_params=a['deploy_params_m'] / b['deploy_params_m'],
-            deploy_flops=a['deploy_gflops_per_img'] / b['deploy_gflops_per_img'])
+            deploy_flops=a['deploy_gflops_per_img'] / b['deploy_gflops_per_img'],
+            peak_memory=a['peak_memory_mib'] / b['peak_memory_mib'])
         ratios['step_time_over_flops'] = ratios['step_time'] / ratios['train_flops']
         if args.rounds > 1:
             pairs = zip(a['step_time_s_per_round'], b['step_time_s_per_round'])
@@ -282,6 +411,7 @@ def main():
             print('step-time ratio per round: ' + ', '.join(f'{r:.2f}' for r in per_round))
         summary['ratios'] = ratios
         print(f"ratios (first / second): step time {ratios['step_time']:.2f}x, "
+              f"peak memory {ratios['peak_memory']:.2f}x, "
               f"training FLOPs {ratios['train_flops']:.2f}x, "
               f"step-time ratio / FLOPs ratio {ratios['step_time_over_flops']:.2f}, "
               f"deployable params {ratios['deploy_params']:.3f}x, "

@@ -16,8 +16,10 @@ test_dataloader = val_dataloader
 # MixSKD's CIFAR ResNet-18: no ReLU after the stem BN
 model = dict(backbone=dict(type='mmselfkd.ResNet_CIFAR', stem_relu=False))
 
+# fused=True: the same SGD update in one pass over the weights (PyTorch's fused kernel)
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True))
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True,
+                   fused=True))
 param_scheduler = [
     dict(type='mmselfkd.LinearWarmupLR', by_epoch=True, begin=0, end=5,
          convert_to_iter_based=True),

@@ -9,8 +9,10 @@ model = dict(
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=100, in_channels=64, init_cfg=None))
 
+# fused=True: the same SGD update in one pass over the weights (PyTorch's fused kernel)
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True))
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True,
+                   fused=True))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[150, 225], gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=299, val_interval=1)
 val_cfg = dict()

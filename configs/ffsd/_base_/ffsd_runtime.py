@@ -16,19 +16,23 @@ model = dict(
 
 # Separate optimizers as in the official code. One SGD over both students equals the
 # official one SGD per student (each student's loss only reaches its own parameters).
-# `--amp` sets type='AmpOptimWrapper' in every wrapper (tools/train.py).
+# `--amp` sets type='AmpOptimWrapper' in every wrapper (tools/train.py). fused=True: the same
+# SGD and Adam updates in one pass over the weights (PyTorch's fused kernels).
 optim_wrapper = dict(
     constructor='mmselfkd.MultiOptimWrapperConstructor',
     students=dict(
-        optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True)),
+        optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True,
+                       fused=True)),
     fusion=dict(
-        optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-5, nesterov=True)),
+        optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-5, nesterov=True,
+                       fused=True)),
     # the trans-fusion module belongs to the official leader network and its optimizer
     leader=dict(
         modules=['leader', 'trans_fusion'],
-        optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True)),
+        optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=True,
+                       fused=True)),
     # official: optim.Adam(params, weight_decay=1e-4) with the default lr 1e-3
-    self_distillers=dict(optimizer=dict(type='Adam', lr=1e-3, weight_decay=1e-4)))
+    self_distillers=dict(optimizer=dict(type='Adam', lr=1e-3, weight_decay=1e-4, fused=True)))
 val_cfg = dict()
 test_cfg = dict()
 

@@ -11,8 +11,10 @@ train_dataloader = dict(batch_size=64)
 val_dataloader = dict(batch_size=64)
 test_dataloader = val_dataloader
 
+# fused=True: the same SGD update in one pass over the weights (PyTorch's fused kernel)
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True))
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True,
+                   fused=True))
 param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[150, 180, 210], gamma=0.1)
 train_cfg = dict(by_epoch=True, max_epochs=240, val_interval=1)
 val_cfg = dict()

@@ -1,14 +1,16 @@
 """The base of every mmselfkd algorithm: a deployable host model plus training-only modules."""
 import copy
 import os.path as osp
-from typing import Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
+import torch
 from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.model import BaseModel
 from mmengine.registry import MODELS as ROOT_MODELS
 from torch import Tensor, nn
 
+from mmselfkd.models.utils import recompute_in_backward
 from mmselfkd.registry import MODELS
 from mmselfkd.utils.errors import ConfigError
 
@@ -98,11 +100,22 @@ class BaseSelfKDAlgorithm(BaseModel):
     measures what is deployed and export is a prefix strip (``student.backbone.*`` ->
     ``backbone.*``). Training-only modules are siblings of ``student``.
 
+    With ``memory_saving=True`` the forward passes of the training-only modules keep no
+    activations for the backward pass, which recomputes them (:meth:`run_training_only`):
+    the same losses, gradients and BatchNorm statistics for about one more forward pass of
+    those modules per step.
+
     Args:
         student: config (or module) of the deployable mmpretrain/mmseg/mmdet model.
         data_preprocessor: injected by the Runner from the config's top level and handed to
             the student, whose data preprocessor the algorithm reuses.
         init_cfg: initialisation config of the wrapper.
+        memory_saving: recompute the training-only modules in the backward pass instead of
+            keeping their activations. Defaults to False.
+        channels_last: run the training step in the channels-last memory format
+            (:meth:`step_layout`). Defaults to None: on the CPU, where it is faster for every
+            method (measured per module and per step, see ``docs/benchmarks.md``); on CUDA
+            the contiguous format (not measured yet).
     """
 
     #: attribute that holds the deployable network
@@ -113,10 +126,45 @@ class BaseSelfKDAlgorithm(BaseModel):
 
     def __init__(self, student: Union[dict, nn.Module],
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 memory_saving: bool = False,
+                 channels_last: Optional[bool] = None):
         student = build_host_model(student, data_preprocessor, field='student')
         super().__init__(data_preprocessor=student.data_preprocessor, init_cfg=init_cfg)
         self.student = student
+        self.set_step_options(memory_saving, channels_last)
+
+    def set_step_options(self, memory_saving: bool, channels_last: Optional[bool]) -> None:
+        """Check and set the ``memory_saving`` and ``channels_last`` switches."""
+        if not isinstance(memory_saving, bool):
+            raise ConfigError(f'model.memory_saving must be True or False, got {memory_saving!r}')
+        if channels_last not in (None, True, False):
+            raise ConfigError(f'model.channels_last must be None (channels-last on the CPU), '
+                              f'True or False, got {channels_last!r}')
+        self.memory_saving = memory_saving
+        self.channels_last = channels_last
+
+    def step_layout(self, inputs: Tensor) -> Tensor:
+        """The batch that enters the networks of a training step, in the memory format the
+        step runs in: channels-last if ``channels_last`` is True, or None and the batch is on
+        the CPU. Every layer keeps the format of its input, so this one conversion (of the
+        images) sets the format of the whole step; the parameters keep theirs, so
+        checkpoints, export and inference are those of the contiguous model."""
+        channels_last = inputs.device.type == 'cpu' if self.channels_last is None \
+            else self.channels_last
+        if channels_last and inputs.dim() == 4:
+            return inputs.contiguous(memory_format=torch.channels_last)
+        return inputs
+
+    def run_training_only(self, function: Callable[..., Any], *args,
+                          modules: Sequence[nn.Module] = ()) -> Any:
+        """``function(*args)``, a forward pass of training-only modules (``modules``;
+        ``function`` itself if it is a module). With ``memory_saving`` in training, its
+        activations are recomputed in the backward pass instead of kept
+        (:func:`~mmselfkd.models.utils.recompute_in_backward`; pass tensors as separate
+        arguments)."""
+        return recompute_in_backward(function, *args, modules=modules or [function],
+                                     enabled=self.memory_saving and self.training)
 
     @classmethod
     def deploy_prefix(cls, model_cfg: dict) -> str:

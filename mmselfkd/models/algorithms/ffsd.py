@@ -16,7 +16,8 @@ from mmselfkd.models.losses import (attention_map, attention_shifted_feature,
                                     attention_transfer, diversity_loss, kl_divergence,
                                     normalized_distance)
 from mmselfkd.models.utils import (add_head_scores, forward_with_backbone_outputs,
-                                   head_losses, probe_feature_maps, unwrap)
+                                   head_losses, probe_feature_maps, recompute_in_backward,
+                                   unwrap)
 from mmselfkd.registry import MODELS
 from mmselfkd.utils.errors import ConfigError
 from .base import BaseSelfKDAlgorithm, build_host_model, build_module, resolve_host_config
@@ -24,22 +25,33 @@ from .base import BaseSelfKDAlgorithm, build_host_model, build_module, resolve_h
 
 class FFSDStudents(nn.ModuleList):
     """The common students; one ``forward`` runs them all (one DDP wrapper under
-    ``MMSeparateDistributedDataParallel``, one optimizer)."""
+    ``MMSeparateDistributedDataParallel``, one optimizer). With ``memory_saving`` (set by
+    :class:`FFSD`) each student is recomputed in the backward pass; the recomputation runs
+    inside this forward, so that a DDP wrapper around it runs once per step."""
+
+    memory_saving = False
 
     def forward(self, inputs: Tensor) -> Tuple[List[Tuple[Tensor, ...]], List[Tensor]]:
         features, logits = [], []
         for student in self:
-            stage_features, student_logits = forward_with_backbone_outputs(student, inputs)
+            stage_features, student_logits = recompute_in_backward(
+                forward_with_backbone_outputs, student, inputs, modules=[student],
+                enabled=self.memory_saving and self.training)
             features.append(stage_features)
             logits.append(student_logits)
         return features, logits
 
 
 class FFSDSelfDistillers(nn.ModuleList):
-    """The self-distillation modules: ``[Psi_2, ..., Psi_M, Psi_0]`` (students 2..M, leader)."""
+    """The self-distillation modules: ``[Psi_2, ..., Psi_M, Psi_0]`` (students 2..M, leader),
+    recomputed in the backward pass with ``memory_saving`` (as :class:`FFSDStudents`)."""
+
+    memory_saving = False
 
     def forward(self, features: Sequence[Tensor]) -> List[List[Tensor]]:
-        return [distiller(feature) for distiller, feature in zip(self, features)]
+        return [recompute_in_backward(distiller, feature, modules=[distiller],
+                                      enabled=self.memory_saving and self.training)
+                for distiller, feature in zip(self, features)]
 
 
 @MODELS.register_module()
@@ -111,6 +123,13 @@ class FFSD(BaseSelfKDAlgorithm):
             Defaults to none (the leader only).
         data_preprocessor: injected by the Runner; handed to the leader.
         init_cfg: initialisation config of the wrapper.
+        memory_saving: recompute the common students and the self-distillation modules in
+            the backward pass instead of keeping their activations; same losses, gradients
+            and BatchNorm statistics. (The fusion and trans-fusion modules, on the last-stage
+            maps, hold about 3 % of the activations and are not recomputed.) Defaults to
+            False.
+        channels_last: run the training step in the channels-last memory format; None
+            (default): on the CPU (:meth:`~.BaseSelfKDAlgorithm.step_layout`).
     """
 
     deploy_attr = 'leader'
@@ -136,7 +155,9 @@ class FFSD(BaseSelfKDAlgorithm):
                  lambda_sd: float = 1000.0,
                  val_heads: Sequence[str] = (),
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 memory_saving: bool = False,
+                 channels_last: Optional[bool] = None):
         if num_students < 2:
             raise ConfigError(f'model.num_students must be >= 2 (FFSD trains a pair of common '
                              f'students at least), got {num_students}')
@@ -193,6 +214,14 @@ class FFSD(BaseSelfKDAlgorithm):
             raise ConfigError(f'model.val_heads: unknown heads {unknown}; choose from '
                              f'{known_heads}')
         self.val_heads = tuple(val_heads)
+        self.set_step_options(memory_saving, channels_last)
+
+    def set_step_options(self, memory_saving: bool, channels_last: Optional[bool]) -> None:
+        """Check and set the switches, ``memory_saving`` also in the modules that recompute
+        themselves."""
+        super().set_step_options(memory_saving, channels_last)
+        for container in (self.students, self.self_distillers):
+            unwrap(container).memory_saving = memory_saving
 
     def _stage_channels(self) -> List[int]:
         """Channels of the backbone's stage outputs, read from a zero image."""
@@ -216,6 +245,7 @@ class FFSD(BaseSelfKDAlgorithm):
         weight_div = self.lambda_div * self.loss_weight_factor
         weight_fusion = self.lambda_fusion * self.loss_weight_factor
         weight_sd = self.lambda_sd * self.loss_weight_factor
+        inputs = self.step_layout(inputs)
 
         leader_features, leader_logits = forward_with_backbone_outputs(self.leader, inputs)
         student_features, student_logits = self.students(inputs)

@@ -100,6 +100,10 @@ class FRSKD(BaseSelfKDAlgorithm):
             1 in the README). Defaults to None (off).
         data_preprocessor: injected by the Runner; handed to the student.
         init_cfg: initialisation config of the wrapper.
+        memory_saving: recompute the self-teacher and its head in the backward pass instead
+            of keeping their activations; same losses and gradients. Defaults to False.
+        channels_last: run the training step in the channels-last memory format; None
+            (default): on the CPU (:meth:`~.BaseSelfKDAlgorithm.step_layout`).
     """
 
     def __init__(self,
@@ -111,10 +115,13 @@ class FRSKD(BaseSelfKDAlgorithm):
                  temperature: Optional[float] = None,
                  sla_weight: Optional[float] = None,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 memory_saving: bool = False,
+                 channels_last: Optional[bool] = None):
         student = resolve_host_config(student, 'student')  # its heads are read below
         student_cfg = copy.deepcopy(dict(student)) if isinstance(student, dict) else None
-        super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg,
+                         memory_saving=memory_saving, channels_last=channels_last)
         self.adapter: TaskAdapter = build_task_adapter(self.student)
         weights = dict(self.adapter.default_weights)
         for name, value in (('alpha', alpha), ('beta', beta), ('temperature', temperature)):
@@ -206,7 +213,12 @@ class FRSKD(BaseSelfKDAlgorithm):
         return self.adapter.stage_features(inputs)
 
     def self_teacher_forward(self, features: Sequence[Tensor]) -> Tuple[List[Tensor], Any]:
-        """Refined maps ``G_i`` and the teacher head's outputs ``z_t`` on them."""
+        """Refined maps ``G_i`` and the teacher head's outputs ``z_t`` on them (recomputed
+        in the backward pass with ``memory_saving``)."""
+        return self.run_training_only(self._refine_and_classify, *features,
+                                      modules=[self.self_teacher, self.teacher_head])
+
+    def _refine_and_classify(self, *features: Tensor) -> Tuple[List[Tensor], Any]:
         refined = self.self_teacher(list(features))
         return refined, self.adapter.teacher_forward(self.teacher_head, refined)
 
@@ -229,6 +241,7 @@ class FRSKD(BaseSelfKDAlgorithm):
                 'distill.loss_at': factor * self.beta * at}
 
     def loss(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
+        inputs = self.step_layout(inputs)
         if self.sla_heads is not None:
             return self._loss_with_sla(inputs, data_samples)
         features = self.extract_stage_features(inputs)
@@ -253,8 +266,9 @@ class FRSKD(BaseSelfKDAlgorithm):
         losses, student_logits = self.adapter.student_forward(features, data_samples)
         refined, teacher_logits = self.self_teacher_forward(features)
         # the official sla.py forwards the rotated batch separately from the clean one
-        rotated_features = self.extract_stage_features(rotate_batch(inputs))
-        rotated_refined = self.self_teacher(list(rotated_features))
+        rotated_features = self.extract_stage_features(self.step_layout(rotate_batch(inputs)))
+        rotated_refined = self.run_training_only(lambda *maps: self.self_teacher(list(maps)),
+                                                 *rotated_features, modules=[self.self_teacher])
         joint_student = self.sla_heads['student'](
             F.adaptive_avg_pool2d(rotated_features[-1], 1).flatten(1))
         joint_teacher = self.sla_heads['self_teacher'](

@@ -10,7 +10,7 @@ The equations of the offline losses are those of the IJCAI slides in that reposi
 import copy
 import os.path as osp
 import re
-from typing import Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -216,6 +216,11 @@ class HSSAKD(BaseSelfKDAlgorithm):
         deploy: ``'student'`` or (online) ``'peer'``. Defaults to ``'student'``.
         val_heads: extra heads scored in ``predict`` for :class:`MultiHeadAccuracy`; online
             mode offers ``('peer',)``: the scores of the network that is not deployed.
+        memory_saving: recompute in the backward pass, instead of keeping their activations,
+            the auxiliary branches and (online) the peer that is not deployed; same losses,
+            gradients and BatchNorm statistics. Defaults to False.
+        channels_last: run the training step in the channels-last memory format; None
+            (default): on the CPU (:meth:`~.BaseSelfKDAlgorithm.step_layout`).
     """
 
     def __init__(self, student: Union[dict, nn.Module], aux_branches: dict,
@@ -224,7 +229,8 @@ class HSSAKD(BaseSelfKDAlgorithm):
                  freeze_backbone: bool = False, classifier_checkpoint: Optional[str] = None,
                  temperature: float = 3.0, deploy: str = 'student',
                  val_heads: Sequence[str] = (), data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None, memory_saving: bool = False,
+                 channels_last: Optional[bool] = None):
         self._check_args(mode, peer, teacher, teacher_checkpoint, freeze_backbone,
                          classifier_checkpoint, temperature, deploy, val_heads)
         built_student = isinstance(student, nn.Module)
@@ -234,7 +240,8 @@ class HSSAKD(BaseSelfKDAlgorithm):
             raise ConfigError('model.peer must be a config or a separately built network when '
                              'model.student is a built network')
         peer_cfg = copy.deepcopy(student) if peer is None and mode == 'online' else peer
-        super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(student, data_preprocessor=data_preprocessor, init_cfg=init_cfg,
+                         memory_saving=memory_saving, channels_last=channels_last)
         self.mode = mode
         self.temperature = temperature
         self.freeze_backbone = freeze_backbone
@@ -346,8 +353,12 @@ class HSSAKD(BaseSelfKDAlgorithm):
 
     @staticmethod
     def _forward_net(classifier: nn.Module, branches: nn.Module, inputs: Tensor,
-                     detach_taps: bool = False) -> NetOutputs:
-        """One forward of a classifier and its branches on the rotated batch."""
+                     detach_taps: bool = False,
+                     run_branch: Callable[[nn.Module, Tensor], Tensor] = nn.Module.__call__
+                     ) -> NetOutputs:
+        """One forward of a classifier and its branches on the rotated batch;
+        ``run_branch(branch, tap)`` runs each branch (``run_training_only`` recomputes them in
+        the backward pass with ``memory_saving``)."""
         outputs, taps = backbone_outputs_and_stage_maps(classifier, inputs)
         if len(taps) != len(branches):
             raise ValueError(f'{len(branches)} auxiliary branches need the outputs of every '
@@ -355,7 +366,8 @@ class HSSAKD(BaseSelfKDAlgorithm):
                              'all stages for backbones without forward_stages)')
         if detach_taps:
             taps = [t.detach() for t in taps]
-        return NetOutputs(classifier_logits(classifier, outputs), branches(taps))
+        aux = [run_branch(branch, tap) for branch, tap in zip(branches.branches, taps)]
+        return NetOutputs(classifier_logits(classifier, outputs), aux)
 
     def loss(self, inputs: Tensor, data_samples: List) -> Dict[str, Tensor]:
         if self._missing_checkpoint:
@@ -363,18 +375,32 @@ class HSSAKD(BaseSelfKDAlgorithm):
                              f'mode={self.mode!r} needs it, e.g. --cfg-options '
                              f'model.{self._missing_checkpoint}=work_dirs/<run>/best.pth')
         labels = torch.cat([sample.gt_label for sample in data_samples])
-        rotated = rotate_batch(inputs)
+        rotated = self.step_layout(rotate_batch(inputs))
+        if self.mode == 'online':
+            return self._online_loss(rotated, labels)
         student = self._forward_net(self.student, self.aux_branches, rotated,
-                                    detach_taps=self.freeze_backbone)
+                                    self.freeze_backbone, self.run_training_only)
         if self.mode == 'teacher':
             return supervised_losses(student, labels, head_label_loss(self.student))
-        if self.mode == 'offline':
-            with torch.no_grad():
-                teacher = self._forward_net(self.teacher, self.teacher_branches, rotated)
-            return offline_losses(student, teacher, labels, self.temperature,
-                                  head_label_loss(self.student))
-        peer = self._forward_net(self.peer, self.peer_branches, rotated)
-        return online_losses(student, peer, labels, self.temperature,
+        with torch.no_grad():
+            teacher = self._forward_net(self.teacher, self.teacher_branches, rotated)
+        return offline_losses(student, teacher, labels, self.temperature,
+                              head_label_loss(self.student))
+
+    def _online_loss(self, rotated: Tensor, labels: Tensor) -> Dict[str, Tensor]:
+        """Both peers on the rotated batch. The peer that is not deployed is training-only:
+        it runs first, so that the backward pass, which follows the reverse order, is done
+        with the deployed peer (and frees its activations) before it reaches the other one,
+        which ``memory_saving`` recomputes whole."""
+        networks = {'student': (self.student, self.aux_branches),
+                    'peer': (self.peer, self.peer_branches)}
+        other = 'peer' if self.deploy_attr == 'student' else 'student'
+        outputs = {other: self.run_training_only(self._forward_net, *networks[other], rotated,
+                                                 False, self.run_training_only,
+                                                 modules=networks[other])}
+        outputs[self.deploy_attr] = self._forward_net(*networks[self.deploy_attr], rotated,
+                                                      False, self.run_training_only)
+        return online_losses(outputs['student'], outputs['peer'], labels, self.temperature,
                              (head_label_loss(self.student), head_label_loss(self.peer)))
 
     def predict(self, inputs: Tensor, data_samples: Optional[List] = None) -> List:

@@ -31,6 +31,17 @@ def stage_out_channels(backbone: nn.Module) -> List[int]:
                     'mmpretrain ResNet; stage copies need one of the two.')
 
 
+def stage_modules(backbone: nn.Module) -> List[nn.Module]:
+    """The modules that compute the stages of ``backbone``, in order (an mmpretrain ResNet's
+    ``res_layers``, or ``layer1``, ``layer2``, ... of a backbone with ``strides``)."""
+    if _is_mmpretrain_resnet(backbone):
+        return [getattr(backbone, name) for name in backbone.res_layers]
+    if hasattr(backbone, 'strides') and hasattr(backbone, 'layer1'):
+        return [getattr(backbone, f'layer{index + 1}') for index in range(len(backbone.strides))]
+    raise TypeError(f'{type(backbone).__name__}: stage modules of mmpretrain ResNets and of '
+                    'backbones with `strides` and `layer1`, ... are known')
+
+
 def build_stage(backbone: nn.Module, stage_index: int, in_channels: int,
                 stride: int) -> nn.Module:
     """A fresh, independently initialised copy of stage ``stage_index`` of ``backbone``.

@@ -46,11 +46,13 @@ class WideBasicBlock(nn.Module):
         self.out_channels = out_channels
 
     def forward(self, x: Tensor) -> Tensor:
-        activated = F.relu(self.bn1(x))
-        out = self.conv2(F.relu(self.bn2(self.conv1(activated))))
+        # in place on BatchNorm and conv outputs, which their backward does not read (as the
+        # official blocks): no extra pass over a map
+        activated = F.relu(self.bn1(x), inplace=True)
+        out = self.conv2(F.relu(self.bn2(self.conv1(activated)), inplace=True))
         if self.shortcut is None:
-            return out + x
-        return out + self.shortcut(activated if self.style == 'repdistiller' else x)
+            return out.add_(x)
+        return out.add_(self.shortcut(activated if self.style == 'repdistiller' else x))
 
 
 @MODELS.register_module()
@@ -119,5 +121,5 @@ class WideResNet(BaseModule):
         """``(forward(x), raw outputs of every stage)`` in one pass; the raw last-stage output
         (before the final BN + ReLU) is the tap of HSSAKD's last auxiliary branch."""
         stages = run_layers(self, self.conv1(x))
-        outs = stages[:-1] + [F.relu(self.bn1(stages[-1]))]
+        outs = stages[:-1] + [F.relu(self.bn1(stages[-1]), inplace=True)]
         return tuple(outs[i] for i in self.out_indices), stages
