@@ -73,7 +73,10 @@ METHOD_CONFIGS = {
     'hssakd_online': ('hssakd/wrn40-2_cifar100_online.py', {}, 'peer.backbone.layer1'),
     'hssakd_online_deploy_peer': ('hssakd/wrn40-2_cifar100_online.py', dict(deploy='peer'),
                                   'student.backbone.layer1'),
-    'hssakd_branches': ('hssakd/wrn40-2_cifar100_online.py', {}, 'aux_branches.branches.0'),
+    'hssakd_online_branches': ('hssakd/wrn40-2_cifar100_online.py', {},
+                               'peer_branches.branches.0'),
+    'hssakd_teacher_branches': ('hssakd/wrn40-2_cifar100_teacher.py', {},
+                                'aux_branches.branches.0'),
     'ffsd': ('ffsd/resnet32_cifar100.py', {}, 'students.1'),
 }
 
@@ -97,6 +100,15 @@ def _loss_and_backward(model, data, recomputed_module):
     loss_total(losses).backward()
     handle.remove()
     return losses, forward_calls, len(calls) - forward_calls
+
+
+def test_hssakd_online_keeps_the_deployed_peer(mmpretrain_scope):
+    """Online, only the peer that is not deployed is recomputed: the deployed peer and its
+    branches run once and keep their activations."""
+    model, _ = _build('hssakd/wrn40-2_cifar100_online.py', {}, memory_saving=True)
+    for module in ('student.backbone.layer1', 'aux_branches.branches.0'):
+        _, calls, backward_calls = _loss_and_backward(model, cls_batch(4, 16), module)
+        assert (calls, backward_calls) == (1, 0), module
 
 
 @pytest.mark.parametrize('method', list(METHOD_CONFIGS))

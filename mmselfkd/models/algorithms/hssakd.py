@@ -217,8 +217,9 @@ class HSSAKD(BaseSelfKDAlgorithm):
         val_heads: extra heads scored in ``predict`` for :class:`MultiHeadAccuracy`; online
             mode offers ``('peer',)``: the scores of the network that is not deployed.
         memory_saving: recompute in the backward pass, instead of keeping their activations,
-            the auxiliary branches and (online) the peer that is not deployed; same losses,
-            gradients and BatchNorm statistics. Defaults to False.
+            the student's auxiliary branches (teacher and offline modes) or (online) the
+            peer that is not deployed, with its branches; same losses, gradients and
+            BatchNorm statistics. Defaults to False.
         channels_last: run the training step in the channels-last memory format; None
             (default): on the CPU (:meth:`~.BaseSelfKDAlgorithm.step_layout`).
     """
@@ -391,15 +392,17 @@ class HSSAKD(BaseSelfKDAlgorithm):
         """Both peers on the rotated batch. The peer that is not deployed is training-only:
         it runs first, so that the backward pass, which follows the reverse order, is done
         with the deployed peer (and frees its activations) before it reaches the other one,
-        which ``memory_saving`` recomputes whole."""
+        which ``memory_saving`` recomputes whole (its branches recomputed again, one by one,
+        in their own backward passes). The deployed peer and its branches keep their
+        activations: recomputing them too lowered the step's tensor peak by 4 % more of
+        the normal step's for 1.35x instead of 1.21x its time (CPU, batch 16)."""
         networks = {'student': (self.student, self.aux_branches),
                     'peer': (self.peer, self.peer_branches)}
         other = 'peer' if self.deploy_attr == 'student' else 'student'
         outputs = {other: self.run_training_only(self._forward_net, *networks[other], rotated,
                                                  False, self.run_training_only,
                                                  modules=networks[other])}
-        outputs[self.deploy_attr] = self._forward_net(*networks[self.deploy_attr], rotated,
-                                                      False, self.run_training_only)
+        outputs[self.deploy_attr] = self._forward_net(*networks[self.deploy_attr], rotated)
         return online_losses(outputs['student'], outputs['peer'], labels, self.temperature,
                              (head_label_loss(self.student), head_label_loss(self.peer)))
 
