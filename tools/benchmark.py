@@ -203,10 +203,11 @@ def measure(config, args, cfg_options=None):
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
     times = []
-    profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+    profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) \
+        if args.profile else None
     for step in range(args.warmup + args.iters):
         batch = copy.deepcopy(data)
-        if step == args.warmup and getattr(args, 'profile', False):
+        if step == args.warmup and profiler is not None:
             profiler.start()
         if args.device == 'cuda':
             torch.cuda.synchronize()
@@ -217,7 +218,7 @@ def measure(config, args, cfg_options=None):
         if step >= args.warmup:
             times.append(time.perf_counter() - start)
     operators = None
-    if getattr(args, 'profile', False):
+    if profiler is not None:
         profiler.stop()
         operators = operator_times(profiler, args.iters)
     step_time = statistics.median(times)

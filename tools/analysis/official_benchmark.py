@@ -148,7 +148,8 @@ class TimedLoader:
         steps: batches per pass over the loader.
         dataset_length: the length of ``dataset`` (FFSD derives its logging interval from it).
         profile_from: start ``self.profiler`` (CPU operators) when batch ``profile_from`` is
-            asked for and stop it when the loop ends. Defaults to None (no profiling).
+            asked for and stop it when the loop ends. Defaults to None (no profiling, and
+            ``self.profiler`` is None).
     """
 
     def __init__(self, batch_size: int, steps: int, dataset_length: int,
@@ -160,7 +161,8 @@ class TimedLoader:
         self.steps = steps
         self.stamps = []
         self.profile_from = profile_from
-        self.profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+        self.profiler = None if profile_from is None else torch.profiler.profile(
+            activities=[torch.profiler.ProfilerActivity.CPU])
 
     def __len__(self) -> int:
         return self.steps
