@@ -15,6 +15,8 @@ from typing import List
 
 from torch import nn
 
+from mmselfkd.models.backbones.utils import stage_layers
+
 
 def _is_mmpretrain_resnet(backbone: nn.Module) -> bool:
     return all(hasattr(backbone, name)
@@ -37,7 +39,7 @@ def stage_modules(backbone: nn.Module) -> List[nn.Module]:
     if _is_mmpretrain_resnet(backbone):
         return [getattr(backbone, name) for name in backbone.res_layers]
     if hasattr(backbone, 'strides') and hasattr(backbone, 'layer1'):
-        return [getattr(backbone, f'layer{index + 1}') for index in range(len(backbone.strides))]
+        return stage_layers(backbone)
     raise TypeError(f'{type(backbone).__name__}: stage modules of mmpretrain ResNets and of '
                     'backbones with `strides` and `layer1`, ... are known')
 

@@ -23,10 +23,15 @@ def initialised_stage(blocks: Sequence[nn.Module]) -> nn.Sequential:
     return stage
 
 
+def stage_layers(backbone: nn.Module) -> List[nn.Module]:
+    """``backbone.layer1``, ``layer2``, ...: one stage per entry of ``strides``."""
+    return [getattr(backbone, f'layer{index + 1}') for index in range(len(backbone.strides))]
+
+
 def run_layers(backbone: nn.Module, x: Tensor) -> List[Tensor]:
-    """The outputs of ``backbone.layer1``, ``layer2``, ... (one per entry of ``strides``)."""
+    """The outputs of the stages :func:`stage_layers`, in order."""
     outputs = []
-    for index in range(len(backbone.strides)):
-        x = getattr(backbone, f'layer{index + 1}')(x)
+    for layer in stage_layers(backbone):
+        x = layer(x)
         outputs.append(x)
     return outputs
