@@ -1,5 +1,6 @@
 """FRSKD: Feature Refinement via Self-Knowledge Distillation (Ji et al., CVPR 2021)."""
 import copy
+import inspect
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -100,8 +101,9 @@ class FRSKD(BaseSelfKDAlgorithm):
             1 in the README). Defaults to None (off).
         data_preprocessor: injected by the Runner; handed to the student.
         init_cfg: initialisation config of the wrapper.
-        memory_saving: recompute the self-teacher and its head in the backward pass instead
-            of keeping their activations; same losses and gradients. Defaults to False.
+        memory_saving: recompute the self-teacher (node by node) and its head in the
+            backward pass instead of keeping their activations; same losses and gradients.
+            Defaults to False.
         channels_last: run the training step in the channels-last memory format; None
             (default): on the CPU (:meth:`~.BaseSelfKDAlgorithm.step_layout`).
     """
@@ -141,6 +143,8 @@ class FRSKD(BaseSelfKDAlgorithm):
         self.self_teacher = self._build_self_teacher(self_teacher, stage_channels)
         self.teacher_head = self.adapter.build_teacher_head(teacher_head, student_cfg,
                                                             self.self_teacher.out_channels)
+        self._recompute_by_node = 'recompute' in inspect.signature(
+            self.self_teacher.forward).parameters
 
         self.sla_weight = sla_weight
         self.sla_heads: Optional[nn.ModuleDict] = None
@@ -212,15 +216,25 @@ class FRSKD(BaseSelfKDAlgorithm):
         """The student maps ``F_i`` the self-teacher refines (and the AT taps)."""
         return self.adapter.stage_features(inputs)
 
-    def self_teacher_forward(self, features: Sequence[Tensor]) -> Tuple[List[Tensor], Any]:
-        """Refined maps ``G_i`` and the teacher head's outputs ``z_t`` on them (recomputed
-        in the backward pass with ``memory_saving``)."""
-        return self.run_training_only(self._refine_and_classify, *features,
-                                      modules=[self.self_teacher, self.teacher_head])
+    def refine(self, features: Sequence[Tensor]) -> List[Tensor]:
+        """The refined maps ``G_i``. With ``memory_saving`` they are recomputed in the
+        backward pass: node by node for a self-teacher whose ``forward`` takes a
+        ``recompute`` function (:class:`~mmselfkd.models.self_teachers.BiFPNSelfTeacher`),
+        so that only one node's activations are alive at a time; any other self-teacher is
+        recomputed whole."""
+        if self._recompute_by_node:
+            return self.self_teacher(list(features), recompute=self.run_training_only)
+        return self.run_training_only(lambda *maps: self.self_teacher(list(maps)), *features,
+                                      modules=[self.self_teacher])
 
-    def _refine_and_classify(self, *features: Tensor) -> Tuple[List[Tensor], Any]:
-        refined = self.self_teacher(list(features))
-        return refined, self.adapter.teacher_forward(self.teacher_head, refined)
+    def self_teacher_forward(self, features: Sequence[Tensor]) -> Tuple[List[Tensor], Any]:
+        """Refined maps ``G_i`` and the teacher head's outputs ``z_t`` on them (each
+        recomputed in the backward pass with ``memory_saving``)."""
+        refined = self.refine(features)
+        outputs = self.run_training_only(
+            lambda *maps: self.adapter.teacher_forward(self.teacher_head, list(maps)),
+            *refined, modules=[self.teacher_head])
+        return refined, outputs
 
     def teacher_loss(self, teacher_outputs: Any, data_samples: List) -> Dict[str, Tensor]:
         """The teacher head's own loss, prefixed ``self_teacher.``."""
@@ -267,8 +281,7 @@ class FRSKD(BaseSelfKDAlgorithm):
         refined, teacher_logits = self.self_teacher_forward(features)
         # the official sla.py forwards the rotated batch separately from the clean one
         rotated_features = self.extract_stage_features(self.step_layout(rotate_batch(inputs)))
-        rotated_refined = self.run_training_only(lambda *maps: self.self_teacher(list(maps)),
-                                                 *rotated_features, modules=[self.self_teacher])
+        rotated_refined = self.refine(rotated_features)
         joint_student = self.sla_heads['student'](
             F.adaptive_avg_pool2d(rotated_features[-1], 1).flatten(1))
         joint_teacher = self.sla_heads['self_teacher'](

@@ -9,7 +9,7 @@ that classifies the refined maps is built by FRSKD's task adapter: for an image 
 official classifier (:class:`SelfTeacherClassifier`), for a segmentor or detector a host head.
 """
 import math
-from typing import List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -284,7 +284,8 @@ class BiFPNSelfTeacher(nn.Module):
             nn.Parameter(torch.ones(3 if i < num_levels - 1 else 2))
             for i in range(1, num_levels))
 
-    def forward(self, features: Sequence[Tensor]) -> List[Tensor]:
+    def forward(self, features: Sequence[Tensor],
+                recompute: Optional[Callable[..., Any]] = None) -> List[Tensor]:
         """Refine the stage maps ``[F_1, ..., F_n]`` into ``[relu(T_1), ..., relu(T_n)]``.
 
         The official graph, evaluated without repeated work: every fusion input that comes
@@ -294,10 +295,20 @@ class BiFPNSelfTeacher(nn.Module):
         (``P_i`` feeds the next resampling and the bottom-up node only through
         ``relu(P_i)``, ``T_i`` the next node and the output only through ``relu(T_i)``); the
         ReLU of a lateral, already ReLU'd, is the identity.
+
+        Args:
+            features: the backbone maps, finest first.
+            recompute: runs each node, ``recompute(function, *tensors, modules=[...])``;
+                FRSKD's memory-saving mode passes
+                :meth:`~mmselfkd.models.algorithms.BaseSelfKDAlgorithm.run_training_only`,
+                so that each node (its lateral, its resampling and its block) is recomputed in
+                the backward pass on its own and only the node outputs are kept. Defaults to
+                None: each node just runs.
         """
         if len(features) != len(self.in_channels):
             raise ValueError(f'BiFPNSelfTeacher was built for {len(self.in_channels)} stages, '
                              f'got {len(features)} feature maps')
+        run = recompute or _run_directly
         num_levels = len(features)
         top_down_weights = [fast_normalized_weights(w) for w in self.top_down_weights]
         bottom_up_weights = [fast_normalized_weights(w) for w in self.bottom_up_weights]
@@ -305,30 +316,49 @@ class BiFPNSelfTeacher(nn.Module):
         if self.channels_last is not None:
             memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
             activated = [f.contiguous(memory_format=memory_format) for f in activated]
-        # w0 * L_i for the top-down nodes; L_n is P_n itself
-        laterals = [conv(f, w[0]) for conv, f, w in
-                    zip(self.lateral[:-1], activated, top_down_weights)]
-        laterals.append(self.lateral[-1](activated[-1]))
-        bottom_up_laterals = [conv(f, w[0]) for conv, f, w in
-                              zip(self.bottom_up_lateral, activated[1:], bottom_up_weights)]
 
-        # relu(P_i)
-        top_down = [None] * (num_levels - 1) + [laterals[-1]]
+        # relu(P_i); P_n = L_n, already ReLU'd
+        top_down = [None] * (num_levels - 1)
+        top_down.append(run(self.lateral[-1], activated[-1], modules=[self.lateral[-1]]))
         for level in range(num_levels - 2, -1, -1):
-            resampled = self.top_down_resample[level](
-                top_down[level + 1], laterals[level].shape[-2:], top_down_weights[level][1])
-            fused = add_upsampled(laterals[level], resampled)
-            top_down[level] = F.relu(self.top_down_blocks[level](fused), inplace=True)
+            top_down[level] = run(
+                self._top_down_node, level, activated[level], top_down[level + 1],
+                top_down_weights[level],
+                modules=[self.lateral[level], self.top_down_resample[level],
+                         self.top_down_blocks[level]])
 
         # relu(T_i); T_1 = P_1
         outputs = [top_down[0]]
         for level in range(1, num_levels):
             node = level - 1
-            weights = bottom_up_weights[node]
-            lateral = bottom_up_laterals[node]
-            fused = lateral + self.bottom_up_resample[node](outputs[-1], lateral.shape[-2:],
-                                                            weights[-1])
-            if level < num_levels - 1:
-                fused = fused.addcmul_(top_down[level], weights[1])
-            outputs.append(F.relu(self.bottom_up_blocks[node](fused), inplace=True))
+            inner = top_down[level] if level < num_levels - 1 else None
+            outputs.append(run(
+                self._bottom_up_node, level, activated[level], outputs[-1], inner,
+                bottom_up_weights[node],
+                modules=[self.bottom_up_lateral[node], self.bottom_up_resample[node],
+                         self.bottom_up_blocks[node]]))
         return outputs
+
+    def _top_down_node(self, level: int, feature: Tensor, coarser: Tensor,
+                       weights: Tensor) -> Tensor:
+        """``relu(P_i)`` from ``relu(F_i)`` and ``relu(P_{i+1})``."""
+        lateral = self.lateral[level](feature, weights[0])
+        resampled = self.top_down_resample[level](coarser, lateral.shape[-2:], weights[1])
+        fused = add_upsampled(lateral, resampled)
+        return F.relu(self.top_down_blocks[level](fused), inplace=True)
+
+    def _bottom_up_node(self, level: int, feature: Tensor, finer: Tensor,
+                        top_down: Optional[Tensor], weights: Tensor) -> Tensor:
+        """``relu(T_i)`` from ``relu(F_i)``, ``relu(T_{i-1})`` and (below the top level)
+        ``relu(P_i)``."""
+        node = level - 1
+        lateral = self.bottom_up_lateral[node](feature, weights[0])
+        fused = lateral + self.bottom_up_resample[node](finer, lateral.shape[-2:], weights[-1])
+        if top_down is not None:
+            fused = fused.addcmul_(top_down, weights[1])
+        return F.relu(self.bottom_up_blocks[node](fused), inplace=True)
+
+
+def _run_directly(function: Callable[..., Any], *args, modules: Sequence[nn.Module] = ()) -> Any:
+    """``function(*args)``: a node of the self-teacher, run without recomputation."""
+    return function(*args)
