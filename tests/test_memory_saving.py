@@ -71,7 +71,8 @@ METHOD_CONFIGS = {
     'frskd': ('frskd/resnet18_cifar100.py', {}, 'self_teacher.top_down_blocks.0'),
     'frskd_teacher_head': ('frskd/resnet18_cifar100.py', {}, 'teacher_head'),
     'frskd_sla': ('frskd/resnet18_cifar100_sla.py', {}, 'self_teacher.bottom_up_blocks.2'),
-    'mixskd': ('mixskd/resnet18_cifar100.py', {}, 'aux_branches.0'),
+    # each block of the branches' stage copies on its own
+    'mixskd': ('mixskd/resnet18_cifar100.py', {}, 'aux_branches.0.stages.0.1'),
     'mixskd_trained_self_teacher': ('mixskd/resnet18_cifar100.py',
                                     dict(mixup_cls_loss=True), 'self_teacher'),
     'hssakd_online': ('hssakd/wrn40-2_cifar100_online.py', {}, 'peer.backbone.layer1'),

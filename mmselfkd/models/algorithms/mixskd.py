@@ -164,8 +164,8 @@ class MixSKD(BaseSelfKDAlgorithm):
         val_heads: store the auxiliary classifiers' scores in ``predict``. Defaults to False.
         data_preprocessor: injected by the Runner; handed to the student.
         init_cfg: initialisation config of the wrapper.
-        memory_saving: recompute the auxiliary branches and the self-teacher in the
-            backward pass instead of keeping their activations; same losses, gradients and
+        memory_saving: recompute the auxiliary branches (block by block) and the
+            self-teacher in the backward pass instead of keeping their activations; same losses, gradients and
             BatchNorm statistics. Defaults to False.
         channels_last: run the training step in the channels-last memory format; None
             (default): on the CPU (:meth:`~.BaseSelfKDAlgorithm.step_layout`).
@@ -273,12 +273,13 @@ class MixSKD(BaseSelfKDAlgorithm):
 
         ``phi_k``/``z_k`` for ``k < S`` come from the auxiliary branch on backbone stage
         ``k``; ``phi_S`` is the last backbone stage and ``z_S`` the deployed head's logits.
-        The branches are recomputed in the backward pass with ``memory_saving``.
+        With ``memory_saving`` the branches are recomputed in the backward pass block by
+        block, so that only one block's activations are alive at a time.
         """
         stage_maps = backbone_outputs(self.student, inputs)
         features, logits = [], []
         for branch, stage_map in zip(self.aux_branches, stage_maps):
-            feature, branch_logits = self.run_training_only(branch, stage_map)
+            feature, branch_logits = branch(stage_map, recompute=self.run_training_only)
             features.append(feature)
             logits.append(branch_logits)
         features.append(stage_maps[-1])

@@ -5,9 +5,9 @@ in :mod:`mmselfkd.models.self_teachers`."""
 from .ffsd_modules import FFSDFusionModule, FFSDSelfDistiller, FFSDTransFusion
 from .hssakd_branches import HSSAKDBranches
 from .mixskd_branches import MixSKDBranch, build_discriminator
-from .stage_copies import build_stage, stage_modules, stage_out_channels
+from .stage_copies import build_stage, run_blocks, stage_modules, stage_out_channels
 
 __all__ = [
-    'build_stage', 'stage_modules', 'stage_out_channels', 'HSSAKDBranches', 'MixSKDBranch',
+    'build_stage', 'run_blocks', 'stage_modules', 'stage_out_channels', 'HSSAKDBranches', 'MixSKDBranch',
     'build_discriminator', 'FFSDFusionModule', 'FFSDTransFusion', 'FFSDSelfDistiller'
 ]

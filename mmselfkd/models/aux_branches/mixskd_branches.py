@@ -5,12 +5,12 @@ Official code: winycg/Self-KD-Lib at commit ede3062, ``models/resnet_mixskd.py``
 lines 6-17).
 """
 import copy
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from .stage_copies import build_stage
+from .stage_copies import build_stage, run_blocks
 
 
 class MixSKDBranch(BaseModule):
@@ -44,9 +44,11 @@ class MixSKDBranch(BaseModule):
             init_cfg = None
         return cls(stages, channels[-1], num_classes, init_cfg=init_cfg)
 
-    def forward(self, feature: Tensor) -> Tuple[Tensor, Tensor]:
-        """Returns the branch's last feature map and its logits."""
-        feature = self.stages(feature)
+    def forward(self, feature: Tensor,
+                recompute: Optional[Callable[..., Any]] = None) -> Tuple[Tensor, Tensor]:
+        """Returns the branch's last feature map and its logits; ``recompute`` runs each
+        block of the copied stages (:func:`~.stage_copies.run_blocks`)."""
+        feature = run_blocks(self.stages, feature, recompute)
         return feature, self.fc(feature.mean(dim=(2, 3)))
 
 

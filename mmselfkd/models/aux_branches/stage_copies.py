@@ -11,9 +11,9 @@ Supported backbones:
 - mmpretrain's ``ResNet`` family (``ResNet``, ``ResNet_CIFAR``, ``ResNetV1c``, ``ResNetV1d``),
   through its ``make_res_layer``.
 """
-from typing import List
+from typing import Any, Callable, List, Optional
 
-from torch import nn
+from torch import Tensor, nn
 
 from mmselfkd.models.backbones.utils import stage_layers
 
@@ -79,3 +79,25 @@ def build_stage(backbone: nn.Module, stage_index: int, in_channels: int,
         conv_cfg=backbone.conv_cfg,
         norm_cfg=backbone.norm_cfg,
         drop_path_rate=0.0)
+
+
+def run_blocks(stages: nn.Sequential, x: Tensor,
+               recompute: Optional[Callable[..., Any]] = None) -> Tensor:
+    """``stages(x)``, where each stage is a sequence of blocks (a CIFAR backbone's stage, an
+    mmpretrain ``ResLayer``) or one module.
+
+    Args:
+        stages: the stages, in order.
+        x: their input.
+        recompute: runs each block, ``recompute(block, x, modules=[block])``; the
+            memory-saving mode passes
+            :meth:`~mmselfkd.models.algorithms.BaseSelfKDAlgorithm.run_training_only`, so
+            that each block is recomputed in the backward pass on its own and only the
+            blocks' outputs are kept. Defaults to None: ``stages(x)``.
+    """
+    if recompute is None:
+        return stages(x)
+    for stage in stages:
+        for block in (stage if isinstance(stage, nn.Sequential) else [stage]):
+            x = recompute(block, x, modules=[block])
+    return x
