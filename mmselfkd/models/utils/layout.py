@@ -11,7 +11,8 @@ MIN_CHANNELS_LAST_SIZE = 8
 def keep_small_maps_contiguous(stages: Iterable[nn.Module],
                                min_size: int = MIN_CHANNELS_LAST_SIZE) -> None:
     """Make each of ``stages`` whose output maps have a side below ``min_size`` take its input
-    in the contiguous format (a forward pre-hook; a contiguous input is left as it is).
+    in the contiguous format (a forward pre-hook on the stage, or on its first block; a
+    contiguous input is left as it is).
 
     In a channels-last step (:meth:`~mmselfkd.models.algorithms.BaseSelfKDAlgorithm.step_layout`)
     oneDNN runs the 3x3 convolutions that end at 4x4 maps slower than in the contiguous format
@@ -28,7 +29,10 @@ def keep_small_maps_contiguous(stages: Iterable[nn.Module],
     for stage in stages:
         stride = max((m.stride[0] for m in stage.modules() if isinstance(m, nn.Conv2d)),
                      default=1)
-        stage.register_forward_pre_hook(partial(_contiguous_small_input, stride=stride,
+        # on the first block of a sequence of blocks, so that the stage's input is converted
+        # also when its blocks run one by one (the memory-saving mode's ``run_blocks``)
+        first = stage[0] if isinstance(stage, nn.Sequential) and len(stage) else stage
+        first.register_forward_pre_hook(partial(_contiguous_small_input, stride=stride,
                                                 min_size=min_size))
 
 
