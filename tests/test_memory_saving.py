@@ -12,7 +12,9 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from torch import nn
 
+from mmselfkd.models.self_teachers import BiFPNSelfTeacher
 from mmselfkd.models.utils import recompute_in_backward
+from mmselfkd.registry import MODELS
 from mmselfkd.utils.errors import ConfigError
 
 from conftest import CONFIG_DIR, REPO_ROOT, build_model, cls_batch, loss_total  # noqa: E402
@@ -66,6 +68,14 @@ def test_without_autograd_nothing_is_recomputed():
 
 
 # ---------------------------------------------------------------------- the algorithms
+@MODELS.register_module()
+class WholeBiFPNSelfTeacher(BiFPNSelfTeacher):
+    """A self-teacher whose ``forward`` has no ``recompute`` argument."""
+
+    def forward(self, features):
+        return super().forward(features)
+
+
 METHOD_CONFIGS = {
     # the BiFPN is recomputed node by node, its head on its own
     'frskd': ('frskd/resnet18_cifar100.py', {}, 'self_teacher.top_down_blocks.0'),
@@ -75,6 +85,10 @@ METHOD_CONFIGS = {
     'mixskd': ('mixskd/resnet18_cifar100.py', {}, 'aux_branches.0.stages.0.1'),
     'mixskd_trained_self_teacher': ('mixskd/resnet18_cifar100.py',
                                     dict(mixup_cls_loss=True), 'self_teacher'),
+    # a self-teacher whose forward takes no `recompute` is recomputed whole
+    'frskd_other_self_teacher': ('frskd/resnet18_cifar100.py',
+                                 dict(self_teacher=dict(type='mmselfkd.WholeBiFPNSelfTeacher')),
+                                 'self_teacher'),
     'hssakd_online': ('hssakd/wrn40-2_cifar100_online.py', {}, 'peer.backbone.layer1'),
     'hssakd_online_deploy_peer': ('hssakd/wrn40-2_cifar100_online.py', dict(deploy='peer'),
                                   'student.backbone.layer1'),

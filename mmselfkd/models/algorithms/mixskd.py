@@ -165,8 +165,8 @@ class MixSKD(BaseSelfKDAlgorithm):
         data_preprocessor: injected by the Runner; handed to the student.
         init_cfg: initialisation config of the wrapper.
         memory_saving: recompute the auxiliary branches (block by block) and the
-            self-teacher in the backward pass instead of keeping their activations; same losses, gradients and
-            BatchNorm statistics. Defaults to False.
+            self-teacher in the backward pass instead of keeping their activations; same
+            losses, gradients and BatchNorm statistics. Defaults to False.
         channels_last: run the training step in the channels-last memory format; None
             (default): on the CPU (:meth:`~.BaseSelfKDAlgorithm.step_layout`).
     """
