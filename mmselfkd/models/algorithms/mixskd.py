@@ -278,9 +278,8 @@ class MixSKD(BaseSelfKDAlgorithm):
         """
         stage_maps = backbone_outputs(self.student, inputs)
         features, logits = [], []
-        recompute = self.run_training_only if self.memory_saving else None
         for branch, stage_map in zip(self.aux_branches, stage_maps):
-            feature, branch_logits = branch(stage_map, recompute)
+            feature, branch_logits = branch(stage_map, self.run_training_only)
             features.append(feature)
             logits.append(branch_logits)
         features.append(stage_maps[-1])
