@@ -172,25 +172,25 @@ def test_switch_must_be_a_bool(value, mmpretrain_scope):
         build_model(cfg.model, cfg.get('data_preprocessor'))
 
 
-def _step_tensor_peak_mib(memory_saving):
+def _step_tensor_peak_mib(benchmark, memory_saving):
     """Peak memory of the tensors that one FRSKD training step allocates (batch 16, float32),
-    measured as ``tools/benchmark.py --tensor-memory`` does."""
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_tool', osp.join(REPO_ROOT, 'tools', 'analysis', 'benchmark_tool.py'))
-    benchmark_tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark_tool)
+    measured by ``tools/benchmark.py --tensor-memory``'s own function."""
     model, cfg = _build('frskd/resnet18_cifar100.py', {}, memory_saving)
     model.float()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     data = cls_batch(16, 32)
     model.train_step(copy.deepcopy(data), optim_wrapper)  # optimizer state exists from now on
-    return benchmark_tool.load_benchmark_tool().step_tensor_peak_mib(model, data, optim_wrapper,
-                                                                     'cpu')
+    return benchmark.step_tensor_peak_mib(model, data, optim_wrapper, 'cpu')
 
 
 def test_frskd_self_teacher_is_never_alive_whole(mmpretrain_scope):
     """Recomputed node by node, the BiFPN's activations are never all alive at once: the
     peak falls by a third (measured: 212 against 323 MiB at batch 16). Recomputed in one
     piece, when the backward pass starts, it would not fall at all."""
-    normal, saving = _step_tensor_peak_mib(False), _step_tensor_peak_mib(True)
+    spec = importlib.util.spec_from_file_location('benchmark',
+                                                  osp.join(REPO_ROOT, 'tools', 'benchmark.py'))
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    normal = _step_tensor_peak_mib(benchmark, False)
+    saving = _step_tensor_peak_mib(benchmark, True)
     assert saving < 0.8 * normal, (saving, normal)
